@@ -1,0 +1,128 @@
+"""The Brief: what every engine's findings become, and the JSON contract other programs read.
+
+`Brief` is the general shape; `brief_model(template)` derives the model that
+validates a brief made with one template (section keys, order and item kinds),
+so a new section is a change to a template file, not to code.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from briefer.templates import SectionSpec, Template
+
+
+class Citation(BaseModel):
+    """Sentence `sentence` of source `source`, quoted verbatim; `start`/`end` are its offsets."""
+
+    source: str
+    sentence: int = Field(ge=1)
+    quote: str
+    start: int | None = None
+    end: int | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.source}:{self.sentence}"
+
+
+class Item(BaseModel):
+    """One line of a section, with the sentences it came from.
+
+    People items also carry `name` and `role`; `supported` is False when the
+    cited sentences do not appear to back the text (only LLM engines set it).
+    """
+
+    text: str
+    citations: list[Citation] = Field(min_length=1)
+    name: str | None = None
+    role: str | None = None
+    supported: bool | None = None
+    sources: int | None = Field(default=None, description="how many sources the citations span")
+
+
+class PersonItem(Item):
+    name: str
+
+
+class Section(BaseModel):
+    key: str
+    title: str
+    items: list[Item] = Field(default_factory=list)
+
+
+class SourceInfo(BaseModel):
+    id: str
+    path: str
+    title: str
+    chars: int | None = None
+    sentences: int | None = None
+
+
+class EngineInfo(BaseModel):
+    name: str
+    model: str | None = None
+
+
+class Usage(BaseModel):
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class Verification(BaseModel):
+    """What the verify step found: citations checked, and items dropped for citing nothing real."""
+
+    citations_checked: int = 0
+    items_dropped: int = 0
+    items_unsupported: int = 0
+
+
+class Brief(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str
+    template: str
+    sources: list[SourceInfo]
+    sections: list[Section]
+    engine: EngineInfo
+    usage: Usage = Field(default_factory=Usage)
+    verification: Verification = Field(default_factory=Verification)
+
+    def section(self, key: str) -> Section:
+        for section in self.sections:
+            if section.key == key:
+                return section
+        raise KeyError(key)
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2, exclude_none=True)
+
+
+def brief_model(template: Template) -> type[Brief]:
+    """The pydantic model of a brief made with `template`: its sections, in order, and nothing else."""
+    section_models = tuple(_section_model(spec) for spec in template.sections)
+    sections_type: Any = tuple.__class_getitem__(section_models)
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        f"{_camel(template.name)}Brief",
+        __base__=Brief,
+        template=(Literal[template.name], template.name),  # type: ignore[valid-type]
+        sections=(sections_type, ...),
+    )
+
+
+def _section_model(spec: SectionSpec) -> type[Section]:
+    item_type = PersonItem if spec.items == "people" else Item
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        f"{_camel(spec.key)}Section",
+        __base__=Section,
+        key=(Literal[spec.key], spec.key),  # type: ignore[valid-type]
+        title=(str, spec.title),
+        items=(list[item_type], Field(default_factory=list, max_length=spec.max_items)),  # type: ignore[valid-type]
+    )
+
+
+def _camel(key: str) -> str:
+    return "".join(part.capitalize() for part in key.replace("-", "_").split("_"))

@@ -1,0 +1,93 @@
+"""The offline engine: named-entity recognition for people, cue-guided sentence selection for points.
+
+No network, no key. People come from spaCy's PERSON entities, with roles read
+from the words around each name. Every other section gets the sentences that
+best match what the template says belongs there: its cue words and phrases,
+and the words of its description.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from briefer.chunking import Chunk
+from briefer.engines.base import Engine
+from briefer.findings import Finding, Findings
+from briefer.people import clean_name, role_for
+from briefer.sentences import Sentence, load_nlp
+from briefer.templates import SectionSpec, Template
+
+_CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ"})
+_DESCRIPTION_WEIGHT = 0.5
+_DESCRIPTION_CAP = 3
+_SHORT_SENTENCE_WORDS = 6
+
+
+class ExtractiveEngine(Engine):
+    """Extracts findings from the text itself; every item is a sentence or a name found in one."""
+
+    name = "extractive"
+    needs_entities = True
+    exclusive_sentences = True
+
+    def __init__(self) -> None:
+        self._description_lemmas: dict[str, frozenset[str]] = {}
+
+    def prepare(self, template: Template, chunks: Sequence[Chunk]) -> None:
+        nlp = load_nlp()
+        specs = [s for s in template.sections if s.items == "points"]
+        for spec, doc in zip(specs, nlp.pipe(s.description for s in specs), strict=True):
+            self._description_lemmas[spec.key] = frozenset(
+                t.lemma_.lower() for t in doc if t.pos_ in _CONTENT_POS and not t.is_stop and t.is_alpha
+            )
+
+    def extract(self, chunk: Chunk, template: Template) -> Findings:
+        if len(self._description_lemmas) != sum(s.items == "points" for s in template.sections):
+            self.prepare(template, [chunk])
+        findings = Findings()
+        for spec in template.sections:
+            if spec.items == "people":
+                findings.items.extend(_people(chunk.sentences, spec))
+            else:
+                lemmas = self._description_lemmas[spec.key]
+                for sentence in chunk.sentences:
+                    score = score_sentence(sentence, spec, lemmas)
+                    if score >= spec.extractive.min_score:
+                        findings.items.append(
+                            Finding(spec.key, " ".join(sentence.text.split()), [(sentence.source, sentence.number)], score=score)
+                        )
+        return findings
+
+
+def score_sentence(sentence: Sentence, spec: SectionSpec, description_lemmas: frozenset[str]) -> float:
+    """How well `sentence` fits section `spec`: cue weights plus a little for description words."""
+    score = sum(weight for pattern, weight in spec.extractive.patterns if pattern.search(sentence.text))
+    overlap = description_lemmas.intersection(t.lemma for t in sentence.tokens if t.pos in _CONTENT_POS)
+    score += _DESCRIPTION_WEIGHT * min(len(overlap), _DESCRIPTION_CAP)
+    words = sum(1 for t in sentence.tokens if t.pos not in {"PUNCT", "SPACE"})
+    if words < _SHORT_SENTENCE_WORDS:
+        score *= 0.5
+    return score
+
+
+def _people(sentences: Sequence[Sentence], spec: SectionSpec) -> list[Finding]:
+    found: list[Finding] = []
+    for sentence in sentences:
+        for entity in sentence.entities:
+            if entity.label != "PERSON":
+                continue
+            name = clean_name(entity.text)
+            if name is None:
+                continue
+            role = role_for(sentence, entity)
+            found.append(
+                Finding(
+                    spec.key,
+                    name,
+                    [(sentence.source, sentence.number)],
+                    name=name,
+                    role=role,
+                    score=1.0,
+                )
+            )
+    return found

@@ -1,0 +1,195 @@
+"""People: cleaning names, finding the role a text gives a person, and telling one person from two.
+
+Shared by the engines (finding) and the merge step (one entry per person).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from importlib import resources
+
+from briefer.sentences import Entity, Sentence, Token
+
+HONORIFICS = frozenset({"mr", "mrs", "ms", "miss", "dr", "sir", "dame", "prof", "mx"})
+_POSSESSIVE = re.compile(r"(?:['’]s|['’])$")
+_NAME_PARTICLES = frozenset({"de", "da", "del", "der", "van", "von", "bin", "al", "el", "la", "le", "di", "du", "ibn"})
+_APPOSITION_STOP = frozenset({",", ".", ";", ":", ")", "(", "—", "–", '"', "“", "”", "who", "which", "whose"})
+_DETERMINERS = frozenset({"a", "an", "the"})
+_MAX_TITLE_TOKENS = 8
+_MAX_APPOSITION_TOKENS = 12
+
+
+@lru_cache(maxsize=1)
+def role_words() -> frozenset[str]:
+    return _word_list("roles.txt")
+
+
+@lru_cache(maxsize=1)
+def place_names() -> frozenset[str]:
+    return _word_list("places.txt")
+
+
+def _word_list(name: str) -> frozenset[str]:
+    text = resources.files("briefer").joinpath("data", name).read_text(encoding="utf-8")
+    return frozenset(
+        fold(line.strip()) for line in text.splitlines() if line.strip() and not line.startswith("#")
+    )
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form of a name, for comparing."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
+
+
+def clean_name(raw: str) -> str | None:
+    """A person's name as written, without possessive or honorific; None if it is not a plausible name."""
+    words = raw.replace("\n", " ").split()
+    while words and fold(words[0]).rstrip(".") in HONORIFICS:
+        words = words[1:]
+    if not words:
+        return None
+    words[-1] = _POSSESSIVE.sub("", words[-1])
+    words = [w for w in words if w]
+    if not words or len(words) > 5:
+        return None
+    for word in words:
+        if word.lower() in _NAME_PARTICLES:
+            continue
+        if not word[0].isupper() or any(ch.isdigit() for ch in word):
+            return None
+        if len(word) > 4 and word.isupper():
+            return None
+    name = " ".join(words)
+    if fold(name) in place_names():
+        return None
+    return name
+
+
+def surname(name: str) -> str:
+    return fold(name.split()[-1])
+
+
+def same_person(short: str, full: str) -> bool:
+    """Whether `short` ("Rubio", "Marco Rubio") can name the same person as `full` ("Marco Rubio")."""
+    a, b = fold(short).split(), fold(full).split()
+    if len(a) > len(b) or a[-1] != b[-1]:
+        return False
+    return len(a) == 1 or a[0] == b[0] or (len(a[0]) <= 2 and b[0].startswith(a[0].rstrip(".")))
+
+
+def role_for(sentence: Sentence, entity: Entity) -> str | None:
+    """The role the sentence gives the person `entity` names, before the name or in apposition after it."""
+    tokens = sentence.tokens
+    first = next((i for i, t in enumerate(tokens) if t.start >= entity.start), len(tokens))
+    after = next((i for i, t in enumerate(tokens) if t.start >= entity.end), len(tokens))
+    candidates = [
+        role
+        for role in (_title_before(sentence, first), _apposition_after(sentence, after))
+        if role
+    ]
+    return max(candidates, key=lambda r: len(r.split()), default=None)
+
+
+def _word(sentence: Sentence, token: Token) -> str:
+    return sentence.text[token.start - sentence.start : token.end - sentence.start]
+
+
+def _person_ends(sentence: Sentence) -> dict[int, Entity]:
+    return {e.end: e for e in sentence.entities if e.label == "PERSON"}
+
+
+def _title_before(sentence: Sentence, first: int) -> str | None:
+    """`Secretary of State` in "Secretary of State Marco Rubio"; shared plural titles too:
+    "Presidents Donald Trump and Vladimir Putin" gives both "President"."""
+    tokens = sentence.tokens
+    chosen = _title_indexes(sentence, first)
+    if chosen:
+        return _role_text(sentence, chosen)
+    if first >= 2 and _word(sentence, tokens[first - 1]).lower() in {"and", ","}:
+        previous = _person_ends(sentence).get(tokens[first - 2].end)
+        if previous is not None:
+            before = next(i for i, t in enumerate(tokens) if t.start >= previous.start)
+            shared = _title_indexes(sentence, before)
+            if any(_is_plural_role(sentence, tokens[i]) for i in shared):
+                return _role_text(sentence, shared)
+    return None
+
+
+def _title_indexes(sentence: Sentence, first: int) -> list[int]:
+    """Indexes of the title words right before token `first`, or [] when they hold no role word."""
+    tokens = sentence.tokens
+    blocked = [
+        (e.start, e.end)
+        for e in sentence.entities
+        if e.label in {"PERSON", "DATE", "TIME", "CARDINAL", "ORDINAL"}
+    ]
+    chosen: list[int] = []
+    j = first - 1
+    while j >= 0 and len(chosen) < _MAX_TITLE_TOKENS:
+        token = tokens[j]
+        word = _word(sentence, token)
+        if any(start <= token.start < end for start, end in blocked):
+            break
+        if token.pos in {"PROPN", "NOUN", "ADJ"} and word[:1].isalpha() and fold(word) not in HONORIFICS:
+            chosen.insert(0, j)
+        elif word.lower() == "of" and chosen and j > 0 and _word(sentence, tokens[j - 1])[:1].isupper():
+            chosen.insert(0, j)
+        elif word in {"'s", "’s"} and chosen and j > 0 and tokens[j - 1].pos == "PROPN":
+            chosen.insert(0, j)
+        else:
+            break
+        j -= 1
+    while chosen and _word(sentence, tokens[chosen[0]]).lower() in {"of", "'s", "’s"}:
+        chosen.pop(0)
+    return chosen if any(_is_role_word(tokens[i]) for i in chosen) else []
+
+
+def _apposition_after(sentence: Sentence, after: int) -> str | None:
+    """`a foreign policy adviser to Putin` in "Yuri Ushakov, a foreign policy adviser to Putin,"."""
+    tokens = sentence.tokens
+    if after >= len(tokens) or _word(sentence, tokens[after]) != ",":
+        return None
+    k = after + 1
+    if k < len(tokens) and _word(sentence, tokens[k]).lower() in _DETERMINERS:
+        k += 1
+    chosen: list[int] = []
+    while k < len(tokens) and len(chosen) < _MAX_APPOSITION_TOKENS:
+        token = tokens[k]
+        word = _word(sentence, token)
+        if word.lower() in _APPOSITION_STOP or token.pos in {"VERB", "AUX", "PRON", "NUM"}:
+            break
+        chosen.append(k)
+        k += 1
+    if not chosen or not any(_is_role_word(tokens[i]) for i in chosen):
+        return None
+    while chosen and tokens[chosen[-1]].pos in {"ADP", "CCONJ", "DET", "PART"}:
+        chosen.pop()
+    return _role_text(sentence, chosen) if chosen else None
+
+
+def _is_role_word(token: Token) -> bool:
+    return token.lemma in role_words() and token.pos in {"NOUN", "PROPN", "ADJ"}
+
+
+def _is_plural_role(sentence: Sentence, token: Token) -> bool:
+    word = _word(sentence, token)
+    return _is_role_word(token) and word.lower() != token.lemma and word.lower().endswith("s")
+
+
+def _role_text(sentence: Sentence, indexes: list[int]) -> str:
+    """The words of a role as written, plural role nouns made singular ("Presidents" → "President")."""
+    tokens = sentence.tokens
+    parts: list[str] = []
+    for position, i in enumerate(indexes):
+        word = _word(sentence, tokens[i])
+        if _is_plural_role(sentence, tokens[i]):
+            word = tokens[i].lemma.capitalize() if word[0].isupper() else tokens[i].lemma
+        gap = ""
+        if position:
+            previous_end = tokens[indexes[position - 1]].end
+            gap = sentence.text[previous_end - sentence.start : tokens[i].start - sentence.start]
+        parts.append(gap + word)
+    return "".join(parts).strip()

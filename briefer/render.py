@@ -1,0 +1,117 @@
+"""Rendering a brief: the terminal (rich), Markdown with footnote citations, and JSON.
+
+Text from documents is never interpreted: not as rich markup (it goes in
+`Text` objects, never markup strings), not as terminal control sequences
+(control characters are shown escaped), not as Markdown syntax (escaped).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from briefer.brief import Brief, Citation
+
+# C0/C1 controls except tab and newline, and bidi overrides that reorder what is shown.
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
+_EMPTY = "Nothing in the sources fits this section."
+
+
+def safe(text: str) -> str:
+    """`text` with control and bidi-override characters shown as escapes (ESC becomes `\\x1b`)."""
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text)
+
+
+def compact_refs(citations: Iterable[Citation]) -> str:
+    """`[S1:1,3] [S2:4]`: cited sentence numbers grouped by source, in citation order."""
+    by_source: dict[str, list[str]] = {}
+    for citation in citations:
+        by_source.setdefault(citation.source, []).append(str(citation.sentence))
+    return " ".join(f"[{source}:{','.join(numbers)}]" for source, numbers in by_source.items())
+
+
+def terminal_renderable(brief: Brief) -> Group:
+    """The brief as rich renderables: title, sources, and each section as a cited list."""
+    parts: list[RenderableType] = [Text(safe(brief.title), style="bold"), Text()]
+    for source in brief.sources:
+        line = Text("  ")
+        line.append(source.id, style="cyan")
+        line.append(f"  {safe(source.title)}")
+        line.append(f"  {safe(source.path)}", style="dim")
+        parts.append(line)
+    for section in brief.sections:
+        parts.append(Text())
+        parts.append(Text(safe(section.title), style="bold underline"))
+        if not section.items:
+            parts.append(Text(f"  {_EMPTY}", style="dim italic"))
+        if section.items:
+            grid = Table.grid(padding=(0, 1))
+            grid.add_column(width=3, justify="right")
+            grid.add_column(ratio=1)
+            for item in section.items:
+                line = Text(safe(item.text))
+                line.append(f" {compact_refs(item.citations)}", style="cyan")
+                if item.supported is False:
+                    line.append(" (not supported by its citations)", style="yellow")
+                grid.add_row("•", line)
+            parts.append(grid)
+    parts.append(Text())
+    parts.append(Text(_footer(brief), style="dim"))
+    return Group(*parts)
+
+
+def render_terminal(brief: Brief, console: Console | None = None) -> None:
+    """Print the brief to `console` (stdout by default)."""
+    (console or Console()).print(terminal_renderable(brief), soft_wrap=False)
+
+
+def render_markdown(brief: Brief) -> str:
+    """The brief as Markdown: H1 title, H2 per section, bullets with footnotes quoting each cited sentence."""
+    lines = [f"# {_md(brief.title)}", ""]
+    notes: dict[str, Citation] = {}
+    for section in brief.sections:
+        lines += [f"## {_md(section.title)}", ""]
+        if not section.items:
+            lines += [f"_{_EMPTY}_", ""]
+            continue
+        for item in section.items:
+            marks = ""
+            for citation in item.citations:
+                label = f"{citation.source}-{citation.sentence}"
+                notes.setdefault(label, citation)
+                marks += f"[^{label}]"
+            flag = " _(not supported by its citations)_" if item.supported is False else ""
+            lines.append(f"- {_md(item.text)}{marks}{flag}")
+        lines.append("")
+    lines += ["## Sources", ""]
+    for source in brief.sources:
+        size = f", {source.sentences} sentences" if source.sentences is not None else ""
+        lines.append(f"- **{source.id}**: {_md(source.title)} (`{safe(source.path).replace('`', '')}`){size}")
+    lines.append("")
+    lines.append(f"_{_footer(brief)}_")
+    lines.append("")
+    for label, citation in notes.items():
+        lines.append(f"[^{label}]: {citation.source}:{citation.sentence}: “{_md(' '.join(citation.quote.split()))}”")
+    return "\n".join(lines) + "\n"
+
+
+def render_json(brief: Brief) -> str:
+    """The brief as the JSON contract other programs read."""
+    return brief.to_json() + "\n"
+
+
+def _md(text: str) -> str:
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", safe(text))
+
+
+def _footer(brief: Brief) -> str:
+    engine = brief.engine.name + (f" ({brief.engine.model})" if brief.engine.model else "")
+    checked = brief.verification.citations_checked
+    usage = brief.usage
+    calls = f", {usage.llm_calls} LLM calls, {usage.prompt_tokens}+{usage.completion_tokens} tokens" if usage.llm_calls else ""
+    return f"Template {brief.template}, engine {engine}{calls}; {checked} citations checked against the sources."

@@ -73,7 +73,8 @@ class Usage(BaseModel):
 
 
 class Verification(BaseModel):
-    """What the verify step found: citations checked, and items dropped for citing nothing real."""
+    """What verification found: the brief's citations checked against the sources, items dropped
+    for citing no real sentence, and items whose citations do not support them."""
 
     citations_checked: int = 0
     items_dropped: int = 0

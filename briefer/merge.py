@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from briefer.brief import Citation, Item, Section, Verification
+from briefer.errors import RunError
 from briefer.findings import Finding
 from briefer.people import fold, same_person
 from briefer.sentences import Sentence
@@ -34,7 +35,6 @@ def verify(
     report = Verification()
     for finding in findings:
         refs = [ref for ref in dict.fromkeys(finding.refs) if _exists(ref, sentences)]
-        report.citations_checked += len(finding.refs)
         if finding.section not in keys or not refs or not finding.text.strip():
             report.items_dropped += 1
             continue
@@ -43,6 +43,22 @@ def verify(
             report.items_unsupported += 1
         kept.append(finding)
     return kept, report
+
+
+def check_citations(sections: Sequence[Section], sentences: Mapping[str, Sequence[Sentence]]) -> int:
+    """Check that every citation quotes the sentence it names, verbatim; returns how many were checked.
+
+    A mismatch is a bug in briefer, never the user's input, so it fails loudly.
+    """
+    checked = 0
+    for section in sections:
+        for item in section.items:
+            for citation in item.citations:
+                numbered = sentences.get(citation.source, ())
+                if not 1 <= citation.sentence <= len(numbered) or numbered[citation.sentence - 1].text != citation.quote:
+                    raise RunError(f"internal check failed: citation {citation.ref} does not quote its sentence")
+                checked += 1
+    return checked
 
 
 def merge(

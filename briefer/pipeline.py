@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from briefer.brief import Brief, EngineInfo, SourceInfo, Usage, brief_model
 from briefer.chunking import DEFAULT_CHUNK_TOKENS, Chunk, chunk_sentences
 from briefer.engines import Engine, get_engine
-from briefer.merge import merge, verify
+from briefer.merge import check_citations, merge, verify
 from briefer.sentences import Sentence, split_sentences
 from briefer.sources import Source
 from briefer.templates import Template, load_template
@@ -63,6 +63,7 @@ def make_brief(
     sections = merge(
         verified, sentences, template, [s.id for s in sources], exclusive_sentences=engine.exclusive_sentences
     )
+    verification.citations_checked = check_citations(sections, sentences)
     model = brief_model(template)
     return model.model_validate(
         {

@@ -114,4 +114,5 @@ def _footer(brief: Brief) -> str:
     checked = brief.verification.citations_checked
     usage = brief.usage
     calls = f", {usage.llm_calls} LLM calls, {usage.prompt_tokens}+{usage.completion_tokens} tokens" if usage.llm_calls else ""
-    return f"Template {brief.template}, engine {engine}{calls}; {checked} citations checked against the sources."
+    noun = "citation" if checked == 1 else "citations"
+    return f"Template {brief.template}, engine {engine}{calls}; {checked} {noun} checked against the sources."

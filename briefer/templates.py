@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from briefer.errors import TemplateError
 
 DEFAULT_TEMPLATE = "policy"
+_MESSAGES = {"extra_forbidden": "unknown field (check its spelling)", "missing": "missing (required)"}
 _KEY = r"^[a-z][a-z0-9_]*$"
 
 
@@ -37,6 +38,9 @@ class ExtractiveHints(_Strict):
 
     cues: dict[str, float] = Field(default_factory=dict)
     min_score: float = Field(default=2.0, ge=0)
+    lead: float = Field(default=0.0, ge=0)
+    """Bonus for a source's opening sentences (news puts the key facts first):
+    the full bonus for sentence 1, fading to nothing by sentence 10."""
     priority: int = 0
     """Sections with higher priority choose their sentences first: give narrow
     sections (open questions, risks) a higher priority than broad ones."""
@@ -136,11 +140,15 @@ def parse_template(text: str, where: str) -> Template:
     try:
         return Template.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = _field_path(data, first["loc"])
-        count = exc.error_count()
-        more = f" (and {count - 1} more problem{'s' if count > 2 else ''})" if count > 1 else ""
-        raise TemplateError(where, f"field {field}: {first['msg']}{more}") from exc
+        errors = exc.errors()
+        locs = [e["loc"] for e in errors]
+        # Skip errors that only follow from a deeper one ("sections too short" after a bad section).
+        problems = [
+            f"field {_field_path(data, e['loc'])}: {_MESSAGES.get(e['type'], e['msg'])}"
+            for e in errors
+            if not any(other != e["loc"] and other[: len(e["loc"])] == e["loc"] for other in locs)
+        ]
+        raise TemplateError(where, "; ".join(problems)) from exc
 
 
 def _field_path(data: object, loc: tuple[int | str, ...]) -> str:

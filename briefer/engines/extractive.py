@@ -21,6 +21,7 @@ _CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ"})
 _DESCRIPTION_WEIGHT = 0.5
 _DESCRIPTION_CAP = 3
 _SHORT_SENTENCE_WORDS = 6
+_LEAD_SENTENCES = 10
 
 
 class ExtractiveEngine(Engine):
@@ -64,6 +65,7 @@ def score_sentence(sentence: Sentence, spec: SectionSpec, description_lemmas: fr
     score = sum(weight for pattern, weight in spec.extractive.patterns if pattern.search(sentence.text))
     overlap = description_lemmas.intersection(t.lemma for t in sentence.tokens if t.pos in _CONTENT_POS)
     score += _DESCRIPTION_WEIGHT * min(len(overlap), _DESCRIPTION_CAP)
+    score += spec.extractive.lead * max(0.0, 1 - (sentence.number - 1) / _LEAD_SENTENCES)
     words = sum(1 for t in sentence.tokens if t.pos not in {"PUNCT", "SPACE"})
     if words < _SHORT_SENTENCE_WORDS:
         score *= 0.5

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -67,7 +68,7 @@ def test_sentence_offsets_slice_the_source_text_and_numbers_run_per_source(tmp_p
             assert s.text == s.text.strip() and s.text
         starts = [s.start for s in sentences]
         assert starts == sorted(starts)
-        assert all(a.end <= b.start for a, b in zip(sentences, sentences[1:], strict=False))
+        assert all(a.end <= b.start for a, b in pairwise(sentences))
     assert [s.text for s in split["S2"]] == ["A second source starts here.", "It has its own numbering."]
     s1 = [s.text for s in split["S1"]]
     # A heading and each list item are sentences of their own; the emoji stays in the text.
@@ -117,7 +118,9 @@ def test_crlf_wrapped_file_gives_the_same_sentences(tmp_path: Path) -> None:
     assert [squash(s.text) for s in split_sentences([src])["S1"]] == PARAGRAPH_SENTENCES
 
 
-@pytest.mark.xfail(strict=True, reason="library bug: a wrapped line ending in ')' or ';' is taken as a sentence end")
+@pytest.mark.xfail(
+    strict=True, reason="library bug: a wrapped line ending in ')' or ';' is taken as a sentence end"
+)
 def test_wrapped_line_ending_in_bracket_or_semicolon_mid_sentence_is_joined() -> None:
     text = (
         "The foreign ministers (both newly appointed)\n"
@@ -176,7 +179,7 @@ def test_chunks_hold_whole_sentences_in_order_within_budget(
         assert chunk.tokens <= budget
         assert chunk.text == " ".join(s.text for s in chunk.sentences)
     # Greedy packing: the next chunk's first sentence would not have fitted in the one before.
-    for before, after in zip(chunks, chunks[1:], strict=False):
+    for before, after in pairwise(chunks):
         assert before.tokens + count_tokens(after.sentences[0].text) > budget
     if budget == 3000:
         assert len(chunks) == 1
@@ -203,9 +206,11 @@ def test_budget_below_one_is_refused(seed_sentences: tuple[Source, list[Sentence
     reason="library bug: Chunk.tokens sums per-sentence counts, but the joined Chunk.text tokenizes "
     "longer when a sentence starts with an opening quote or a digit (' “You' is 2 tokens, '“You' is 1)",
 )
-@pytest.mark.parametrize("text, budget", [("seed", 64), ("seed", 120),
-                                          ("2024 was busy. 2025 will be busier. 300 people came. 42 left early.", 12)],
-                         ids=["seed-64", "seed-120", "digits-12"])
+@pytest.mark.parametrize(
+    "text, budget",
+    [("seed", 64), ("seed", 120), ("2024 was busy. 2025 will be busier. 300 came. 42 left early.", 12)],
+    ids=["seed-64", "seed-120", "digits-12"],
+)
 def test_chunk_text_counted_with_count_tokens_stays_within_budget(
     seed_sentences: tuple[Source, list[Sentence]], text: str, budget: int
 ) -> None:
@@ -240,9 +245,7 @@ def test_over_long_sentence_is_cut_into_pieces_that_rebuild_it(budget: int) -> N
         assert piece.text
         assert src.text[piece.start : piece.end] == piece.text
         assert count_tokens(piece.text) <= budget
-    assert [(a.end, b.start) for a, b in zip(pieces, pieces[1:], strict=False)] == [
-        (b.start, b.start) for b in pieces[1:]
-    ]
+    assert all(a.end == b.start for a, b in pairwise(pieces))
     assert pieces[0].start == long.start and pieces[-1].end == long.end
     # The sentences around it stay whole and in order; every chunk keeps to the budget.
     numbers = [s.number for c in chunks for s in c.sentences]

@@ -131,7 +131,7 @@ def test_document_text_is_never_markup_or_terminal_control(tmp_path: Path) -> No
     assert "\\x1b[31mtrade agreement\\x1b[0m" in result.stdout
     markdown = run_brief(str(hostile), "--format", "markdown").stdout
     assert "\x1b" not in markdown and "\\\\x1b" in markdown
-    assert "# \\[bold red\\]Alert\\[/bold red\\]" in markdown
+    assert "# Policy brief: \\[bold red\\]Alert\\[/bold red\\]" in markdown
     data = json.loads(run_brief(str(hostile), "--format", "json").stdout)
     quotes = [c["quote"] for s in data["sections"] for i in s["items"] for c in i["citations"]]
     assert any("\x1b[31m" in q for q in quotes)  # JSON keeps the exact text, escaped by JSON itself

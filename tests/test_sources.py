@@ -1,4 +1,4 @@
-"""Loading sources: numbering, titles, directories, decoding, and the errors bad input gives (library and CLI)."""
+"""Loading sources: numbering, titles, directories, decoding, and the errors bad input gives."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import logging
 from pathlib import Path
 
 import pytest
+from conftest import assert_citations_grounded, items_of, run_brief
 
 from briefer.errors import SourceError, UsageError
 from briefer.sources import load_sources
-from conftest import assert_citations_grounded, items_of, run_brief
 
 BODY = "The delegations met for three hours on Tuesday.\nThey agreed to meet again next month.\n"
 
@@ -33,8 +33,10 @@ def write(path: Path, content: str | bytes) -> Path:
 
 
 @pytest.fixture
-def briefer_log(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> pytest.LogCaptureFixture:
-    """Capture WARNINGs of logger "briefer", even if the CLI ran in-process before and turned propagation off."""
+def briefer_log(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> pytest.LogCaptureFixture:
+    """Capture WARNINGs of logger "briefer", even after an in-process CLI run turned propagation off."""
     monkeypatch.setattr(logging.getLogger("briefer"), "propagate", True)
     caplog.set_level(logging.WARNING, logger="briefer")
     return caplog
@@ -78,7 +80,8 @@ def test_short_first_line_followed_by_blank_line_is_the_title(tmp_path: Path) ->
     "text",
     [
         BODY,  # the first line runs straight into the next: no heading
-        "The delegations met for three hours on Tuesday.\n\nThey agreed to meet again.\n",  # a sentence, not a title
+        # A sentence, not a title:
+        "The delegations met for three hours on Tuesday.\n\nThey agreed to meet again.\n",
         "x" * 121 + "\n\nBody text follows here.\n",  # too long to be a title
     ],
     ids=["no-blank-line", "ends-with-full-stop", "too-long"],
@@ -154,14 +157,18 @@ def test_utf8_bom_is_not_part_of_the_text(tmp_path: Path) -> None:
 
 
 def test_crlf_and_lone_cr_become_newlines(tmp_path: Path) -> None:
-    path = write(tmp_path / "lines.txt", b"Title line\r\n\r\nFirst sentence.\r\nSecond sentence.\rThird sentence.\r")
+    path = write(
+        tmp_path / "lines.txt", b"Title line\r\n\r\nFirst sentence.\r\nSecond sentence.\rThird sentence.\r"
+    )
     source = load_sources([str(path)])[0]
     assert source.text == "Title line\n\nFirst sentence.\nSecond sentence.\nThird sentence.\n"
     assert "\r" not in source.text
     assert source.title == "Title line"
 
 
-def test_undecodable_bytes_are_replaced_and_warned_about(tmp_path: Path, briefer_log: pytest.LogCaptureFixture) -> None:
+def test_undecodable_bytes_are_replaced_and_warned_about(
+    tmp_path: Path, briefer_log: pytest.LogCaptureFixture
+) -> None:
     path = write(tmp_path / "latin1.txt", b"The mayor of Malm\xf6 spoke.\nThe caf\xe9 was closed.\n")
 
     source = load_sources([str(path)])[0]
@@ -231,7 +238,7 @@ def test_bad_input_raises_source_error_naming_path_and_problem(tmp_path: Path, k
 
 def test_bad_input_after_good_input_still_fails(tmp_path: Path) -> None:
     good = write(tmp_path / "good.txt", BODY)
-    with pytest.raises(SourceError, match="missing.txt: no such file or directory"):
+    with pytest.raises(SourceError, match=r"missing\.txt: no such file or directory"):
         load_sources([str(good), str(tmp_path / "missing.txt")])
 
 
@@ -250,7 +257,8 @@ def test_empty_stdin_is_an_error() -> None:
 
 def test_dash_reads_stdin(tmp_path: Path) -> None:
     after = write(tmp_path / "after.txt", BODY)
-    sources = load_sources(["-", str(after)], stdin=io.BytesIO(b"\xef\xbb\xbfFrom stdin.\r\nSecond line.\r\n"))
+    stdin = io.BytesIO(b"\xef\xbb\xbfFrom stdin.\r\nSecond line.\r\n")
+    sources = load_sources(["-", str(after)], stdin=stdin)
     assert [(s.id, s.path) for s in sources] == [("S1", "-"), ("S2", str(after))]
     assert sources[0].text == "From stdin.\nSecond line.\n"
     assert sources[0].title == "stdin"
@@ -271,7 +279,9 @@ def test_same_file_twice_is_read_once_with_a_warning(tmp_path: Path, briefer_log
     assert all("a.txt" in w and "more than once" in w for w in warnings)
 
 
-def test_file_inside_a_directory_given_too_is_read_once(tmp_path: Path, briefer_log: pytest.LogCaptureFixture) -> None:
+def test_file_inside_a_directory_given_too_is_read_once(
+    tmp_path: Path, briefer_log: pytest.LogCaptureFixture
+) -> None:
     folder = tmp_path / "folder"
     a = write(folder / "a.txt", "A text.\n")
     write(folder / "b.txt", "B text.\n")
@@ -330,7 +340,7 @@ def test_cli_undecodable_bytes_warn_once_and_succeed(tmp_path: Path) -> None:
     brief = json.loads(result.stdout)
     assert [s["path"] for s in brief["sources"]] == [str(path)]
     assert assert_citations_grounded(brief) > 0
-    quotes = [c["quote"] for section in brief["sections"] for item in section["items"] for c in item["citations"]]
+    quotes = [c["quote"] for sec in brief["sections"] for item in sec["items"] for c in item["citations"]]
     assert any("Troms\ufffd" in q for q in quotes)
 
 

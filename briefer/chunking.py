@@ -39,7 +39,11 @@ def chunk_sentences(
     if max_tokens < 1:
         raise ValueError("max_tokens must be at least 1")
     enc = get_encoding(encoding)
-    counts = [len(ids) for ids in enc.encode_ordinary_batch([s.text for s in sentences])]
+    texts = [s.text for s in sentences]
+    # Sentences are joined with a space, which can change how the next one tokenizes
+    # (" “You" is one token fewer than "“You" plus a space): count both ways.
+    alone = [len(ids) for ids in enc.encode_ordinary_batch(texts)]
+    joined = [len(ids) for ids in enc.encode_ordinary_batch([" " + t for t in texts])]
     chunks: list[Chunk] = []
     pending: list[Sentence] = []
     pending_tokens = 0
@@ -50,16 +54,16 @@ def chunk_sentences(
             chunks.append(Chunk(pending[0].source, len(chunks), tuple(pending), pending_tokens))
         pending, pending_tokens = [], 0
 
-    for sentence, count in zip(sentences, counts, strict=True):
-        if count > max_tokens:
+    for sentence, first_count, next_count in zip(sentences, alone, joined, strict=True):
+        if first_count > max_tokens:
             flush()
             for piece, piece_tokens in _cut(sentence, max_tokens, encoding):
                 chunks.append(Chunk(sentence.source, len(chunks), (piece,), piece_tokens))
             continue
-        if pending_tokens + count > max_tokens:
+        if pending and pending_tokens + next_count > max_tokens:
             flush()
         pending.append(sentence)
-        pending_tokens += count
+        pending_tokens += next_count if len(pending) > 1 else first_count
     flush()
     return chunks
 

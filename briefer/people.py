@@ -53,8 +53,8 @@ def clean_name(raw: str) -> str | None:
         return None
     words[-1] = _POSSESSIVE.sub("", words[-1])
     words = [w for w in words if w]
-    if not words or len(words) > 5:
-        return None
+    if not words or len(words) > 5 or (len(words) == 1 and words[0].isupper()):
+        return None  # one all-capital word is an acronym ("BST", "NATO"), not a name
     for word in words:
         if word.lower() in _NAME_PARTICLES:
             continue

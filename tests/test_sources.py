@@ -188,7 +188,6 @@ def test_valid_utf8_logs_no_warning(tmp_path: Path, briefer_log: pytest.LogCaptu
     assert warnings_of(briefer_log) == []
 
 
-@pytest.mark.xfail(strict=True, reason="library bug: offset is counted after a BOM, not in the file")
 def test_undecodable_offset_counts_bom_bytes(tmp_path: Path, briefer_log: pytest.LogCaptureFixture) -> None:
     # \xff is byte 5 of the file (3 BOM bytes, then "ab").
     path = write(tmp_path / "bom-bad.txt", b"\xef\xbb\xbfab\xffc.\n")
@@ -196,7 +195,6 @@ def test_undecodable_offset_counts_bom_bytes(tmp_path: Path, briefer_log: pytest
     assert "offset 5" in warnings_of(briefer_log)[0]
 
 
-@pytest.mark.xfail(strict=True, reason="library bug: warning counts U+FFFD characters, not undecodable bytes")
 def test_undecodable_byte_count_is_exact(tmp_path: Path, briefer_log: pytest.LogCaptureFixture) -> None:
     # One bad byte (\xff); the text already held a genuine U+FFFD, which is not an undecodable byte.
     path = write(tmp_path / "mixed.txt", "Already \ufffd here, then ".encode() + b"\xff.\n")

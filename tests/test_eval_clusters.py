@@ -1,0 +1,49 @@
+"""Real multi-source news from ../shared/eval, read in place (never copied into the repository)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from briefer.people import fold
+from tests.conftest import EVAL, assert_citations_grounded, brief_json, items_of
+
+WIKINEWS = EVAL / "multiling2011_sacrerouge" / "documents.jsonl"
+
+
+def _cluster(instance: str, folder: Path) -> list[Path]:
+    if not WIKINEWS.is_file():
+        pytest.skip(f"{WIKINEWS} is absent: the shared evaluation data is not on this machine")
+    paths = []
+    for line in WIKINEWS.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        if record["instance_id"] != instance:
+            continue
+        for document in record["documents"]:
+            path = folder / f"{document['filename']}.txt"
+            path.write_text("\n".join(document["text"]) + "\n", encoding="utf-8")
+            paths.append(path)
+    return sorted(paths)
+
+
+@pytest.mark.parametrize("instance", ["M000", "M001", "M002"])
+def test_a_ten_article_wikinews_cluster(instance: str, tmp_path: Path) -> None:
+    paths = _cluster(instance, tmp_path)
+    assert len(paths) == 10
+    brief: dict[str, Any] = brief_json(str(tmp_path))
+    assert [Path(s["path"]).name for s in brief["sources"]] == [p.name for p in paths]
+    assert assert_citations_grounded(brief) >= 15
+    people = items_of(brief, "participants")
+    assert people, "a news cluster names people"
+    names = [fold(p["name"]) for p in people]
+    assert len(names) == len(set(names)), names
+    full_surnames = {n.split()[-1] for n in names if len(n.split()) > 1}
+    # A surname alone was merged into the full name it belongs to.
+    assert not [n for n in names if len(n.split()) == 1 and n in full_surnames]
+    assert not [p["name"] for p in people if p["name"].isupper()]  # acronyms are not people
+    cited_sources = {c["source"] for s in brief["sections"] for i in s["items"] for c in i["citations"]}
+    assert len(cited_sources) >= 5
+    assert any(i["sources"] >= 2 for i in people)

@@ -1,8 +1,8 @@
 """briefer: structured, source-grounded briefs from one or many documents.
 
-    from briefer import load_sources, make_brief, render_markdown
-    brief = make_brief(load_sources(["article.txt"]), template="policy")
-    print(render_markdown(brief))
+from briefer import load_sources, make_brief, render_markdown
+brief = make_brief(load_sources(["article.txt"]), template="policy")
+print(render_markdown(brief))
 """
 
 from __future__ import annotations

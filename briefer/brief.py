@@ -106,22 +106,24 @@ def brief_model(template: Template) -> type[Brief]:
     """The pydantic model of a brief made with `template`: its sections, in order, and nothing else."""
     section_models = tuple(_section_model(spec) for spec in template.sections)
     sections_type: Any = tuple.__class_getitem__(section_models)
-    return create_model(  # type: ignore[call-overload, no-any-return]
+    template_type: Any = Literal[template.name]
+    return create_model(
         f"{_camel(template.name)}Brief",
         __base__=Brief,
-        template=(Literal[template.name], template.name),  # type: ignore[valid-type]
+        template=(template_type, template.name),
         sections=(sections_type, ...),
     )
 
 
 def _section_model(spec: SectionSpec) -> type[Section]:
-    item_type = PersonItem if spec.items == "people" else Item
-    return create_model(  # type: ignore[call-overload, no-any-return]
+    item_type: Any = PersonItem if spec.items == "people" else Item
+    key_type: Any = Literal[spec.key]
+    return create_model(
         f"{_camel(spec.key)}Section",
         __base__=Section,
-        key=(Literal[spec.key], spec.key),  # type: ignore[valid-type]
+        key=(key_type, spec.key),
         title=(str, spec.title),
-        items=(list[item_type], Field(default_factory=list, max_length=spec.max_items)),  # type: ignore[valid-type]
+        items=(list[item_type], Field(default_factory=list, max_length=spec.max_items)),
     )
 
 

@@ -85,7 +85,9 @@ def _cut(sentence: Sentence, max_tokens: int, encoding: str) -> Iterator[tuple[S
         if char_end > char_at:
             start = sentence.start + char_at
             yield (
-                replace(sentence, start=start, end=sentence.start + char_end, text=sentence.text[char_at:char_end]),
+                replace(
+                    sentence, start=start, end=sentence.start + char_end, text=sentence.text[char_at:char_end]
+                ),
                 len(piece),
             )
         char_at, byte_at = char_end, byte_end

@@ -44,16 +44,42 @@ Exit codes: 0 brief written, 1 run failed, 2 bad usage or input.
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EPILOG)
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
-@click.option("-t", "--template", default=DEFAULT_TEMPLATE, show_default=True, metavar="NAME|PATH",
-              help="Briefing template: a built-in name or a .toml file.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Save the brief to this file (Markdown, or JSON for .json) instead of printing it.")
-@click.option("-f", "--format", "output_format", type=click.Choice(FORMATS),
-              help="Output format [default: terminal, or from the --output suffix].")
-@click.option("-e", "--engine", type=click.Choice(sorted(ENGINES)), default="extractive", show_default=True,
-              help="extractive works offline with no key.")
-@click.option("--chunk-tokens", type=click.IntRange(min=50), default=DEFAULT_CHUNK_TOKENS, show_default=True,
-              help="Largest chunk of whole sentences, in tiktoken tokens.")
+@click.option(
+    "-t",
+    "--template",
+    default=DEFAULT_TEMPLATE,
+    show_default=True,
+    metavar="NAME|PATH",
+    help="Briefing template: a built-in name or a .toml file.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the brief to this file (Markdown, or JSON for .json) instead of printing it.",
+)
+@click.option(
+    "-f",
+    "--format",
+    "output_format",
+    type=click.Choice(FORMATS),
+    help="Output format [default: terminal, or from the --output suffix].",
+)
+@click.option(
+    "-e",
+    "--engine",
+    type=click.Choice(sorted(ENGINES)),
+    default="extractive",
+    show_default=True,
+    help="extractive works offline with no key.",
+)
+@click.option(
+    "--chunk-tokens",
+    type=click.IntRange(min=50),
+    default=DEFAULT_CHUNK_TOKENS,
+    show_default=True,
+    help="Largest chunk of whole sentences, in tiktoken tokens.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress or notices on stderr.")
 @click.option("--plain", is_flag=True, help="No colour or styling (NO_COLOR is respected too).")
 @click.version_option(__version__, "-V", "--version", prog_name="brief")
@@ -79,6 +105,7 @@ def brief_command(
     err = Console(stderr=True, no_color=plain or None, highlight=False)
     show_progress = not quiet and err.is_terminal
     with err.status("Reading sources…", spinner="dots") if show_progress else _nothing() as status:
+
         def progress(step: Progress) -> None:
             if status is not None:
                 status.update(f"Briefing: {step.stage} {step.done}/{step.total}")
@@ -128,6 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.addHandler(_StderrLines())
     log.setLevel(logging.ERROR if "-q" in args or "--quiet" in args else logging.WARNING)
     log.propagate = False
+    command: click.Command
     if args[:1] == ["templates"] and not Path("templates").exists():
         command, prog, args = templates_command, "brief templates", args[1:]
     else:
@@ -152,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         sys.stderr.close()
         return EXIT_OK
-    except Exception as exc:  # noqa: BLE001 - the one place outside errors become one line
+    except Exception as exc:
         if debug:
             raise
         sys.stderr.write(

@@ -1,10 +1,10 @@
 """Errors briefer raises, each with a message that tells the user what to do.
 
-    BriefError                 base; the CLI prints its message on one line
-    ├── UsageError             bad input or usage: exit code 2
-    │   ├── SourceError        a source cannot be read (missing, empty, binary)
-    │   └── TemplateError      a template file is missing or malformed
-    └── RunError               the run itself failed: exit code 1
+BriefError                 base; the CLI prints its message on one line
+├── UsageError             bad input or usage: exit code 2
+│   ├── SourceError        a source cannot be read (missing, empty, binary)
+│   └── TemplateError      a template file is missing or malformed
+└── RunError               the run itself failed: exit code 1
 """
 
 from __future__ import annotations

@@ -55,8 +55,13 @@ def check_citations(sections: Sequence[Section], sentences: Mapping[str, Sequenc
         for item in section.items:
             for citation in item.citations:
                 numbered = sentences.get(citation.source, ())
-                if not 1 <= citation.sentence <= len(numbered) or numbered[citation.sentence - 1].text != citation.quote:
-                    raise RunError(f"internal check failed: citation {citation.ref} does not quote its sentence")
+                if (
+                    not 1 <= citation.sentence <= len(numbered)
+                    or numbered[citation.sentence - 1].text != citation.quote
+                ):
+                    raise RunError(
+                        f"internal check failed: citation {citation.ref} does not quote its sentence"
+                    )
                 checked += 1
     return checked
 
@@ -198,7 +203,18 @@ def merge_points(findings: Sequence[Finding], order: Mapping[str, int]) -> list[
                 seen.refs.extend(r for r in finding.refs if r not in seen.refs)
                 break
         else:
-            merged.append((words, Finding(finding.section, finding.text, list(finding.refs), score=finding.score, supported=finding.supported)))
+            merged.append(
+                (
+                    words,
+                    Finding(
+                        finding.section,
+                        finding.text,
+                        list(finding.refs),
+                        score=finding.score,
+                        supported=finding.supported,
+                    ),
+                )
+            )
     return [finding for _, finding in merged]
 
 
@@ -213,7 +229,9 @@ def _item(
         per_source[source] = per_source.get(source, 0) + 1
         sentence = sentences[source][number - 1]
         citations.append(
-            Citation(source=source, sentence=number, quote=sentence.text, start=sentence.start, end=sentence.end)
+            Citation(
+                source=source, sentence=number, quote=sentence.text, start=sentence.start, end=sentence.end
+            )
         )
     people = spec.items == "people"
     return Item(

@@ -14,7 +14,9 @@ from briefer.sentences import Entity, Sentence, Token
 
 HONORIFICS = frozenset({"mr", "mrs", "ms", "miss", "dr", "sir", "dame", "prof", "mx"})
 _POSSESSIVE = re.compile(r"(?:['’]s|['’])$")
-_NAME_PARTICLES = frozenset({"de", "da", "del", "der", "van", "von", "bin", "al", "el", "la", "le", "di", "du", "ibn"})
+_NAME_PARTICLES = frozenset(
+    {"de", "da", "del", "der", "van", "von", "bin", "al", "el", "la", "le", "di", "du", "ibn"}
+)
 _APPOSITION_STOP = frozenset({",", ".", ";", ":", ")", "(", "—", "–", '"', "“", "”", "who", "which", "whose"})
 _DETERMINERS = frozenset({"a", "an", "the"})
 _MAX_TITLE_TOKENS = 8
@@ -86,9 +88,7 @@ def role_for(sentence: Sentence, entity: Entity) -> str | None:
     first = next((i for i, t in enumerate(tokens) if t.start >= entity.start), len(tokens))
     after = next((i for i, t in enumerate(tokens) if t.start >= entity.end), len(tokens))
     candidates = [
-        role
-        for role in (_title_before(sentence, first), _apposition_after(sentence, after))
-        if role
+        role for role in (_title_before(sentence, first), _apposition_after(sentence, after)) if role
     ]
     return max(candidates, key=lambda r: len(r.split()), default=None)
 

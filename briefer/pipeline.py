@@ -26,7 +26,9 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
-def prepare(sources: Sequence[Source], chunk_tokens: int = DEFAULT_CHUNK_TOKENS) -> tuple[dict[str, list[Sentence]], list[Chunk]]:
+def prepare(
+    sources: Sequence[Source], chunk_tokens: int = DEFAULT_CHUNK_TOKENS
+) -> tuple[dict[str, list[Sentence]], list[Chunk]]:
     """Split sources into numbered sentences and pack them into chunks."""
     sentences = split_sentences(sources)
     chunks = [chunk for source in sources for chunk in chunk_sentences(sentences[source.id], chunk_tokens)]
@@ -70,7 +72,9 @@ def make_brief(
             "title": _title(template, sources),
             "template": template.name,
             "sources": [
-                SourceInfo(id=s.id, path=s.path, title=s.title, chars=len(s.text), sentences=len(sentences[s.id]))
+                SourceInfo(
+                    id=s.id, path=s.path, title=s.title, chars=len(s.text), sentences=len(sentences[s.id])
+                )
                 for s in sources
             ],
             "sections": [section.model_dump() for section in sections],

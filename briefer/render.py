@@ -24,7 +24,9 @@ _EMPTY = "Nothing in the sources fits this section."
 
 def safe(text: str) -> str:
     """`text` with control and bidi-override characters shown as escapes (ESC becomes `\\x1b`)."""
-    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text)
+    return _UNSAFE.sub(
+        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text
+    )
 
 
 def compact_refs(citations: Iterable[Citation]) -> str:
@@ -96,7 +98,9 @@ def render_markdown(brief: Brief) -> str:
     lines.append(f"_{_footer(brief)}_")
     lines.append("")
     for label, citation in notes.items():
-        lines.append(f"[^{label}]: {citation.source}:{citation.sentence}: “{_md(' '.join(citation.quote.split()))}”")
+        lines.append(
+            f"[^{label}]: {citation.source}:{citation.sentence}: “{_md(' '.join(citation.quote.split()))}”"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -113,6 +117,10 @@ def _footer(brief: Brief) -> str:
     engine = brief.engine.name + (f" ({brief.engine.model})" if brief.engine.model else "")
     checked = brief.verification.citations_checked
     usage = brief.usage
-    calls = f", {usage.llm_calls} LLM calls, {usage.prompt_tokens}+{usage.completion_tokens} tokens" if usage.llm_calls else ""
+    calls = (
+        f", {usage.llm_calls} LLM calls, {usage.prompt_tokens}+{usage.completion_tokens} tokens"
+        if usage.llm_calls
+        else ""
+    )
     noun = "citation" if checked == 1 else "citations"
     return f"Template {brief.template}, engine {engine}{calls}; {checked} {noun} checked against the sources."

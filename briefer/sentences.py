@@ -125,8 +125,8 @@ def text_blocks(text: str) -> Iterator[tuple[int, int]]:
     when the line ends a sentence, or either line is a heading or list item; a
     hard-wrapped line (one that stops mid-sentence) joins the next.
     """
-    start = None
-    pos = 0
+    start: int | None = None
+    prev_end = pos = 0
     lines = text.split("\n")
     for i, line in enumerate(lines):
         line_start, line_end = pos, pos + len(line)

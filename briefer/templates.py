@@ -82,7 +82,7 @@ class Template(_Strict):
     @model_validator(mode="after")
     def _at_most_one_people_section(self) -> Template:
         if sum(s.items == "people" for s in self.sections) > 1:
-            raise ValueError("at most one section may have items = \"people\"")
+            raise ValueError('at most one section may have items = "people"')
         return self
 
     def section(self, key: str) -> SectionSpec:

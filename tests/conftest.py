@@ -21,18 +21,25 @@ EVAL = ROOT.parent / "shared" / "eval"
 
 
 @pytest.fixture(autouse=True)
-def isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def isolated_dirs(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     """Never read or write the user's config or cache, nor pick up their keys."""
     home = tmp_path_factory.mktemp("home")
-    for name, sub in (("XDG_CONFIG_HOME", "config"), ("XDG_CACHE_HOME", "cache"), ("BRIEF_CACHE_DIR", "briefer-cache")):
+    for name, sub in (
+        ("XDG_CONFIG_HOME", "config"),
+        ("XDG_CACHE_HOME", "cache"),
+        ("BRIEF_CACHE_DIR", "briefer-cache"),
+    ):
         monkeypatch.setenv(name, str(home / sub))
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "BRIEF_MODEL", "BRIEF_DEBUG", "NO_COLOR"):
         monkeypatch.delenv(name, raising=False)
     yield
 
 
-def run_brief(*args: str, stdin: bytes | None = None, cwd: Path | None = None,
-              env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_brief(
+    *args: str, stdin: bytes | None = None, cwd: Path | None = None, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the real `brief` CLI (`python -m briefer`) as a subprocess."""
     full_env = dict(os.environ)
     full_env.update(env or {})

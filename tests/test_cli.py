@@ -43,9 +43,19 @@ def test_output_file_is_markdown_with_headings_bullets_and_resolving_footnotes(t
     ]
     assert headings[0] == ("h1", "Policy brief: us russia riyadh talks")
     assert [text for tag, text in headings if tag == "h2"] == [
-        "Participants", "Agenda", "European reaction", "Open questions", "Sources",
+        "Participants",
+        "Agenda",
+        "European reaction",
+        "Open questions",
+        "Sources",
     ]
-    refs = {tok.meta["label"] for tok in tokens if tok.type == "inline" for tok in tok.children or [] if tok.type == "footnote_ref"}
+    refs = {
+        tok.meta["label"]
+        for tok in tokens
+        if tok.type == "inline"
+        for tok in tok.children or []
+        if tok.type == "footnote_ref"
+    }
     defined = {tok.meta["label"] for tok in tokens if tok.type == "footnote_open"}
     assert refs and refs == defined  # every citation mark resolves to a footnote, none unused
     html = md.render(out.read_text(encoding="utf-8"))
@@ -91,7 +101,10 @@ def test_several_files_give_one_brief_whose_items_cite_the_right_sources(tmp_pat
     a = _write(tmp_path, "a.md", ARTICLE_A)
     b = _write(tmp_path, "b.md", ARTICLE_B)
     brief = brief_json(str(a), str(b))
-    assert [(s["id"], s["title"]) for s in brief["sources"]] == [("S1", "Talks in Geneva"), ("S2", "Reaction in Brussels")]
+    assert [(s["id"], s["title"]) for s in brief["sources"]] == [
+        ("S1", "Talks in Geneva"),
+        ("S2", "Reaction in Brussels"),
+    ]
     assert brief["title"] == "Policy brief: 2 sources"
     people = {i["name"]: i for i in items_of(brief, "participants")}
     assert people["Anna Berg"]["role"] == "Foreign Minister"
@@ -181,7 +194,9 @@ def test_a_malformed_template_names_the_file_and_the_field(tmp_path: Path) -> No
     ]
     unknown = run_brief(str(SEED), "-t", "nosuch")
     assert unknown.returncode == 2
-    assert unknown.stderr.startswith("brief: error: template nosuch: no such template; choose one of executive, policy")
+    assert unknown.stderr.startswith(
+        "brief: error: template nosuch: no such template; choose one of executive, policy"
+    )
 
 
 def test_usage_errors_are_one_line_with_exit_code_2() -> None:

@@ -54,13 +54,24 @@ def test_a_new_section_is_data_not_code() -> None:
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ('name = "t"\ntitle = "T"\ndescription = "d"\nsections = []\n', "field sections: Tuple should have at least 1 item"),
-        ('name = "t"\ntitle = "T"\ndescription = "d"\n[[sections]]\nkey = "Bad Key"\ntitle = "x"\ndescription = "y"\n',
-         "field sections[0] (Bad Key).key: String should match pattern"),
-        ('name = "t"\ntitle = "T"\ndescription = "d"\n[[sections]]\nkey = "a"\ntitle = "x"\ndescription = "y"\n'
-         '[[sections]]\nkey = "a"\ntitle = "z"\ndescription = "y"\n', "duplicate section key(s): a"),
-        ('name = "t"\ntitle = "T"\ndescription = "d"\n[[sections]]\nkey = "a"\ntitle = "x"\ndescription = "y"\n'
-         'items = "things"\n', "field sections[0] (a).items: Input should be 'people' or 'points'"),
+        (
+            'name = "t"\ntitle = "T"\ndescription = "d"\nsections = []\n',
+            "field sections: Tuple should have at least 1 item",
+        ),
+        (
+            'name = "t"\ntitle = "T"\ndescription = "d"\n[[sections]]\nkey = "Bad Key"\ntitle = "x"\ndescription = "y"\n',
+            "field sections[0] (Bad Key).key: String should match pattern",
+        ),
+        (
+            'name = "t"\ntitle = "T"\ndescription = "d"\n[[sections]]\nkey = "a"\ntitle = "x"\ndescription = "y"\n'
+            '[[sections]]\nkey = "a"\ntitle = "z"\ndescription = "y"\n',
+            "duplicate section key(s): a",
+        ),
+        (
+            'name = "t"\ntitle = "T"\ndescription = "d"\n[[sections]]\nkey = "a"\ntitle = "x"\ndescription = "y"\n'
+            'items = "things"\n',
+            "field sections[0] (a).items: Input should be 'people' or 'points'",
+        ),
         ("name = \n", "not valid TOML"),
     ],
 )
@@ -79,7 +90,9 @@ def test_terminal_rendering_into_a_string(seed_brief: Brief) -> None:
     assert lines[0] == "Policy brief: us russia riyadh talks"
     assert any(line.startswith("  • Marco Rubio — Secretary of State [S1:1,3,7]") for line in lines)
     checked = seed_brief.verification.citations_checked
-    assert lines[-1] == f"Template policy, engine extractive; {checked} citations checked against the sources."
+    assert (
+        lines[-1] == f"Template policy, engine extractive; {checked} citations checked against the sources."
+    )
     # Wrapped item text keeps its hanging indent under the bullet.
     wrapped = [line for line in lines if line.startswith("    ") and not line.startswith("     ")]
     assert wrapped
@@ -99,9 +112,13 @@ def test_markdown_and_json_hold_the_same_citations(seed_brief: Brief) -> None:
 
 def test_library_briefs_several_sources_in_order(tmp_path: Path) -> None:
     first = tmp_path / "first.txt"
-    first.write_text("Defence Minister Lena Holm said the talks would focus on air defence.\n", encoding="utf-8")
+    first.write_text(
+        "Defence Minister Lena Holm said the talks would focus on air defence.\n", encoding="utf-8"
+    )
     second = tmp_path / "second.txt"
-    second.write_text("Holm met Foreign Secretary Omar Patel in London to discuss a new agreement.\n", encoding="utf-8")
+    second.write_text(
+        "Holm met Foreign Secretary Omar Patel in London to discuss a new agreement.\n", encoding="utf-8"
+    )
     brief = make_brief(load_sources([str(first), str(second)]))
     people = {i.name: i for i in brief.section("participants").items}
     assert people["Lena Holm"].role == "Defence Minister"

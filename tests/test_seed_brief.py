@@ -24,8 +24,18 @@ def _texts(brief: dict[str, Any], key: str) -> list[str]:
 
 
 def test_all_four_sections_are_filled_in_template_order(seed_brief: dict[str, Any]) -> None:
-    assert [s["key"] for s in seed_brief["sections"]] == ["participants", "agenda", "european_reaction", "open_questions"]
-    assert [s["title"] for s in seed_brief["sections"]] == ["Participants", "Agenda", "European reaction", "Open questions"]
+    assert [s["key"] for s in seed_brief["sections"]] == [
+        "participants",
+        "agenda",
+        "european_reaction",
+        "open_questions",
+    ]
+    assert [s["title"] for s in seed_brief["sections"]] == [
+        "Participants",
+        "Agenda",
+        "European reaction",
+        "Open questions",
+    ]
     assert all(s["items"] for s in seed_brief["sections"])
     assert seed_brief["template"] == "policy"
     assert seed_brief["engine"] == {"name": "extractive"}

@@ -262,8 +262,9 @@ def test_dash_reads_stdin(tmp_path: Path) -> None:
     assert sources[0].title == "stdin"
 
 
-def test_same_file_twice_is_read_once_with_a_warning(tmp_path: Path, briefer_log: pytest.LogCaptureFixture,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_same_file_twice_is_read_once_with_a_warning(
+    tmp_path: Path, briefer_log: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = write(tmp_path / "a.txt", BODY)
     other = write(tmp_path / "b.txt", "Another text.\n")
     monkeypatch.chdir(tmp_path)

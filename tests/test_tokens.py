@@ -183,8 +183,11 @@ def test_monkeypatch_is_undone() -> None:
     assert hashlib.sha256(rank_file_bytes("cl100k_base")).hexdigest() == CL100K_SHA256
 
 
-@pytest.mark.parametrize("call", [rank_file_bytes, get_encoding, lambda name: count_tokens("hi", name)],
-                         ids=["rank_file_bytes", "get_encoding", "count_tokens"])
+@pytest.mark.parametrize(
+    "call",
+    [rank_file_bytes, get_encoding, lambda name: count_tokens("hi", name)],
+    ids=["rank_file_bytes", "get_encoding", "count_tokens"],
+)
 def test_unknown_encoding_is_a_run_error(call) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(RunError) as caught:
         call("p50k_base")

@@ -55,7 +55,12 @@ class ExtractiveEngine(Engine):
                     score = score_sentence(sentence, spec, lemmas)
                     if score >= spec.extractive.min_score:
                         findings.items.append(
-                            Finding(spec.key, " ".join(sentence.text.split()), [(sentence.source, sentence.number)], score=score)
+                            Finding(
+                                spec.key,
+                                " ".join(sentence.text.split()),
+                                [(sentence.source, sentence.number)],
+                                score=score,
+                            )
                         )
         return findings
 

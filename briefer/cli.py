@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.syntax import Syntax
 
 from briefer import __version__
 from briefer.chunking import DEFAULT_CHUNK_TOKENS
@@ -23,7 +24,17 @@ from briefer.output import write_atomic
 from briefer.pipeline import Progress, make_brief
 from briefer.render import render_json, render_markdown, safe, terminal_renderable
 from briefer.sources import load_sources
-from briefer.templates import DEFAULT_TEMPLATE, builtin_templates, load_template
+from briefer.templates import (
+    DEFAULT_TEMPLATE,
+    builtin_templates,
+    find_template,
+    load_template,
+    new_template,
+    parse_template,
+    template_files,
+    user_dir,
+    with_sections,
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 FORMATS = ("terminal", "markdown", "json")
@@ -36,6 +47,7 @@ Examples:
   brief a.txt b.md notes/ --format json  one brief of many sources, as JSON
   cat article.txt | brief -              read from stdin
   brief article.txt -t executive         another template (see: brief templates)
+  brief article.txt -s "asian_reaction: How Asian governments responded"
 
 \b
 Exit codes: 0 brief written, 1 run failed, 2 bad usage or input.
@@ -51,6 +63,14 @@ Exit codes: 0 brief written, 1 run failed, 2 bad usage or input.
     show_default=True,
     metavar="NAME|PATH",
     help="Briefing template: a built-in name or a .toml file.",
+)
+@click.option(
+    "-s",
+    "--section",
+    "sections",
+    multiple=True,
+    metavar='"KEY: DESCRIPTION"',
+    help="Add a section for this run, or replace the one with that key. Repeatable.",
 )
 @click.option(
     "-o",
@@ -86,6 +106,7 @@ Exit codes: 0 brief written, 1 run failed, 2 bad usage or input.
 def brief_command(
     sources: tuple[str, ...],
     template: str,
+    sections: tuple[str, ...],
     output: Path | None,
     output_format: str | None,
     engine: str,
@@ -100,9 +121,9 @@ def brief_command(
     fmt = output_format or (_SUFFIX_FORMATS.get(output.suffix.lower(), "markdown") if output else "terminal")
     if output is not None and fmt == "terminal":
         raise UsageError("--format terminal cannot be saved to a file: use markdown or json")
-    chosen = load_template(template)
+    chosen = with_sections(load_template(template), list(sections))
     loaded = load_sources(sources)
-    err = Console(stderr=True, no_color=plain or None, highlight=False)
+    err = _console(plain, stderr=True)
     show_progress = not quiet and err.is_terminal
     with err.status("Reading sources…", spinner="dots") if show_progress else _nothing() as status:
 
@@ -112,7 +133,7 @@ def brief_command(
 
         brief = make_brief(loaded, chosen, engine, chunk_tokens=chunk_tokens, on_progress=progress)
     if fmt == "terminal":
-        out = Console(no_color=plain or None, highlight=False, emoji=False, markup=False)
+        out = _console(plain)
         out.print(terminal_renderable(brief))
         return
     text = render_json(brief) if fmt == "json" else render_markdown(brief)
@@ -124,13 +145,55 @@ def brief_command(
         err.print(f"Wrote {safe(str(output))}", markup=False)
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="User templates live in the folder `brief templates path` prints and override built-ins.",
+)
 @click.pass_context
 def templates_command(ctx: click.Context) -> None:
-    """List the briefing templates."""
+    """List the briefing templates, or show, locate and create them."""
     if ctx.invoked_subcommand is None:
+        files = template_files()
         for name, template in builtin_templates().items():
-            click.echo(f"{name:<12} {template.description}")
+            mark = " (yours)" if files[name].user else ""
+            click.echo(f"{name:<12} {template.description}{mark}")
+
+
+@templates_command.command("show")
+@click.argument("name")
+@click.option("--plain", is_flag=True, help="No syntax highlighting.")
+def show_template(name: str, plain: bool) -> None:
+    """Print template NAME (a name or a .toml path)."""
+    found = find_template(name)
+    parse_template(found.text, found.where)  # a broken template says so rather than showing
+    console = _console(plain)
+    if console.is_terminal and not plain:
+        console.print(Syntax(found.text, "toml", background_color="default"))
+    else:
+        sys.stdout.write(found.text)
+
+
+@templates_command.command("path")
+def template_path() -> None:
+    """Print the folder where your own templates live."""
+    click.echo(str(user_dir()))
+
+
+@templates_command.command("new")
+@click.argument("name")
+@click.option("--from", "base", default=DEFAULT_TEMPLATE, show_default=True, help="Template to copy.")
+def create_template(name: str, base: str) -> None:
+    """Create your own template NAME, a copy of another to edit."""
+    path = new_template(name, base)
+    click.echo(str(path))
+
+
+def _console(plain: bool, stderr: bool = False) -> Console:
+    """A console that never reads markup or emoji codes; `plain` drops every style (NO_COLOR drops colour)."""
+    if plain:
+        return Console(stderr=stderr, color_system=None, highlight=False, emoji=False, markup=False)
+    return Console(stderr=stderr, highlight=False, emoji=False, markup=False)
 
 
 class _nothing:

@@ -92,6 +92,9 @@ def merge(
         chosen.update(_draft(point_specs, pools))
     else:
         chosen.update({spec.key: pools[spec.key][: spec.max_items] for spec in point_specs})
+    for spec in template.sections:
+        if spec.order == "source":
+            chosen[spec.key].sort(key=lambda f: min(_position(r, order) for r in f.refs))
     return [
         Section(
             key=spec.key,

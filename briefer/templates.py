@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import re
 import tomllib
+from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
 from typing import Literal
 
+import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from briefer.errors import TemplateError
+from briefer.errors import TemplateError, UsageError
 
 DEFAULT_TEMPLATE = "policy"
 _MESSAGES = {"extra_forbidden": "unknown field (check its spelling)", "missing": "missing (required)"}
@@ -33,10 +35,13 @@ class ExtractiveHints(_Strict):
 
     A cue is matched case-insensitively on word bounds; a trailing `*` matches any
     ending ("peacekeep*" matches "peacekeeping"). Words of the section's
-    description count as weak cues on top of these.
+    description count as weak cues on top of these; a section with no cues is
+    found by its description's words alone.
     """
 
     cues: dict[str, float] = Field(default_factory=dict)
+    entities: dict[str, float] = Field(default_factory=dict)
+    """Weights for kinds of named entity in a sentence (DATE, GPE, NORP, ORG, PERSON, MONEY …)."""
     min_score: float = Field(default=2.0, ge=0)
     lead: float = Field(default=0.0, ge=0)
     """Bonus for a source's opening sentences (news puts the key facts first):
@@ -58,6 +63,8 @@ class SectionSpec(_Strict):
     description: str = Field(min_length=1)
     items: Literal["people", "points"] = "points"
     max_items: int = Field(default=6, ge=1, le=50)
+    order: Literal["rank", "source"] = "rank"
+    """Items by rank (best first) or in the order the sources tell them (for timelines)."""
     extractive: ExtractiveHints = Field(default_factory=ExtractiveHints)
 
 
@@ -100,35 +107,117 @@ def builtin_dir() -> Traversable:
     return Path(__file__).resolve().parent.parent / "prompts"
 
 
-def builtin_templates() -> dict[str, Template]:
-    """Every built-in template, by name, sorted."""
-    found: dict[str, Template] = {}
+def user_dir() -> Path:
+    """Where the user's own templates live; they override built-ins of the same name."""
+    return Path(platformdirs.user_config_dir("briefer")) / "templates"
+
+
+@dataclass(frozen=True)
+class TemplateFile:
+    """A template file found by name: where it is, its text, and whether the user made it."""
+
+    name: str
+    where: str
+    text: str
+    user: bool
+
+
+def template_files() -> dict[str, TemplateFile]:
+    """Every template by name, sorted: built-ins, then the user's, which win on a shared name."""
+    found: dict[str, TemplateFile] = {}
     for entry in sorted(builtin_dir().iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".toml"):
-            template = parse_template(entry.read_text(encoding="utf-8"), f"built-in {entry.name}")
-            found[template.name] = template
-    return found
+            name = entry.name.removesuffix(".toml")
+            found[name] = TemplateFile(
+                name, f"built-in {entry.name}", entry.read_text(encoding="utf-8"), False
+            )
+    folder = user_dir()
+    if folder.is_dir():
+        for path in sorted(folder.glob("*.toml")):
+            found[path.stem] = TemplateFile(path.stem, str(path), _read(path), True)
+    return dict(sorted(found.items()))
 
 
-def load_template(name_or_path: str = DEFAULT_TEMPLATE) -> Template:
-    """A template by built-in name, or from a file when the argument is a path."""
-    looks_like_path = name_or_path.endswith(".toml") or "/" in name_or_path or "\\" in name_or_path
-    if looks_like_path:
+def builtin_templates() -> dict[str, Template]:
+    """Every template available by name (built-in or the user's), parsed."""
+    return {name: parse_template(f.text, f.where) for name, f in template_files().items()}
+
+
+def is_path(name_or_path: str) -> bool:
+    return name_or_path.endswith(".toml") or "/" in name_or_path or "\\" in name_or_path
+
+
+def find_template(name_or_path: str) -> TemplateFile:
+    """The template file a `-t` argument names: a path, or a user or built-in template name."""
+    if is_path(name_or_path):
         path = Path(name_or_path)
         if not path.is_file():
             raise TemplateError(name_or_path, "no such file")
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise TemplateError(name_or_path, f"cannot read ({exc})") from exc
-        return parse_template(text, name_or_path)
-    templates = builtin_templates()
-    if name_or_path not in templates:
+        return TemplateFile(path.stem, name_or_path, _read(path), True)
+    files = template_files()
+    if name_or_path not in files:
         raise TemplateError(
             name_or_path,
-            f"no such template; choose one of {', '.join(templates)} or give a path to a .toml file",
+            f"no such template; choose one of {', '.join(files)} or give a path to a .toml file",
         )
-    return templates[name_or_path]
+    return files[name_or_path]
+
+
+def load_template(name_or_path: str = DEFAULT_TEMPLATE) -> Template:
+    """A template by name (the user's first, then built-in), or from a file when given a path."""
+    found = find_template(name_or_path)
+    template = parse_template(found.text, found.where)
+    if not is_path(name_or_path) and template.name != name_or_path:
+        raise TemplateError(
+            found.where, f'field name: is "{template.name}" but the file is named {name_or_path}'
+        )
+    return template
+
+
+def new_template(name: str, base: str = DEFAULT_TEMPLATE) -> Path:
+    """Copy template `base` into the user's folder as `name`, ready to edit; returns the new file."""
+    if not re.match(_KEY, name):
+        raise TemplateError(
+            name, "a template name is lower-case letters, digits and _, starting with a letter"
+        )
+    target = user_dir() / f"{name}.toml"
+    if target.exists():
+        raise TemplateError(name, f"{target} already exists; edit it or remove it first")
+    source = find_template(base)
+    text, count = re.subn(r'(?m)^name\s*=\s*"[^"\n]*"', f'name = "{name}"', source.text, count=1)
+    if not count:
+        raise TemplateError(source.where, "has no name field to copy from")
+    parse_template(text, str(target))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    return target
+
+
+def with_sections(template: Template, specs: list[str]) -> Template:
+    """`template` with ad-hoc sections "key: what belongs there" added, or replacing the same key."""
+    sections = list(template.sections)
+    for spec in specs:
+        key, sep, description = spec.partition(":")
+        key, description = key.strip(), description.strip()
+        if not sep or not re.match(_KEY, key) or not description:
+            raise UsageError(
+                f'--section {spec!r}: write it as "key: what belongs there", the key in lower case '
+                'letters, digits and _ (e.g. "asian_reaction: How Asian governments responded")'
+            )
+        section = SectionSpec(key=key, title=key.replace("_", " ").capitalize(), description=description)
+        keys = [s.key for s in sections]
+        if key in keys:
+            sections[keys.index(key)] = section
+        else:
+            sections.append(section)
+    return template.model_copy(update={"sections": tuple(sections)})
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TemplateError(str(path), f"cannot read ({exc})") from exc
 
 
 def parse_template(text: str, where: str) -> Template:

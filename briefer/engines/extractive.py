@@ -67,9 +67,16 @@ class ExtractiveEngine(Engine):
 
 def score_sentence(sentence: Sentence, spec: SectionSpec, description_lemmas: frozenset[str]) -> float:
     """How well `sentence` fits section `spec`: cue weights plus a little for description words."""
-    score = sum(weight for pattern, weight in spec.extractive.patterns if pattern.search(sentence.text))
+    hints = spec.extractive
+    patterns = hints.patterns
+    score = sum(weight for pattern, weight in patterns if pattern.search(sentence.text))
+    if hints.entities:
+        score += sum(hints.entities.get(label, 0.0) for label in {e.label for e in sentence.entities})
     overlap = description_lemmas.intersection(t.lemma for t in sentence.tokens if t.pos in _CONTENT_POS)
-    score += _DESCRIPTION_WEIGHT * min(len(overlap), _DESCRIPTION_CAP)
+    if patterns or hints.entities:
+        score += _DESCRIPTION_WEIGHT * min(len(overlap), _DESCRIPTION_CAP)
+    else:  # a section with no cues (an ad-hoc one, say) is found by its description's words alone
+        score += min(len(overlap), _DESCRIPTION_CAP + 1)
     score += spec.extractive.lead * max(0.0, 1 - (sentence.number - 1) / _LEAD_SENTENCES)
     words = sum(1 for t in sentence.tokens if t.pos not in {"PUNCT", "SPACE"})
     if words < _SHORT_SENTENCE_WORDS:

@@ -8,13 +8,14 @@ every citation, and gives each sentence to at most one point section.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from briefer.brief import Citation, Item, Section, Verification
 from briefer.errors import RunError
 from briefer.findings import Finding
-from briefer.people import fold, same_person
+from briefer.people import fold, same_person, surname
 from briefer.sentences import Sentence
 from briefer.templates import SectionSpec, Template
 
@@ -158,10 +159,12 @@ def merge_people(findings: Sequence[Finding], order: Mapping[str, int]) -> list[
     """
     ordered = sorted(findings, key=lambda f: _position(f.refs[0], order))
     people: list[_Person] = []
+    by_surname: dict[str, list[_Person]] = {}  # same_person needs equal surnames: look only there
     # Longer names first, so a surname finds the full name it belongs to wherever it appears.
     for finding in sorted(ordered, key=lambda f: -len((f.name or f.text).split())):
         name = finding.name or finding.text
-        matches = [p for p in people if same_person(name, p.name) or same_person(p.name, name)]
+        namesakes = by_surname.setdefault(surname(name), [])
+        matches = [p for p in namesakes if same_person(name, p.name) or same_person(p.name, name)]
         if len(matches) == 1:
             person = matches[0]
             if len(name.split()) > len(person.name.split()):
@@ -171,6 +174,7 @@ def merge_people(findings: Sequence[Finding], order: Mapping[str, int]) -> list[
         else:
             person = _Person(name)
             people.append(person)
+            namesakes.append(person)
         person.refs.extend(finding.refs)
         if finding.role:
             person.roles.append(finding.role)
@@ -193,7 +197,9 @@ def _most_specific(roles: Sequence[str]) -> str | None:
     """The role with most words; among equals, the one given most often, then first."""
     if not roles:
         return None
-    return max(roles, key=lambda r: (len(r.split()), roles.count(r), -roles.index(r)))
+    counts = Counter(roles)
+    first = {role: -i for i, role in reversed(list(enumerate(roles)))}
+    return max(counts, key=lambda r: (len(r.split()), counts[r], first[r]))
 
 
 def merge_points(findings: Sequence[Finding], order: Mapping[str, int]) -> list[Finding]:

@@ -40,6 +40,7 @@ def _word_list(name: str) -> frozenset[str]:
     )
 
 
+@lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """Case- and accent-insensitive form of a name, for comparing."""
     decomposed = unicodedata.normalize("NFKD", text)

@@ -51,8 +51,13 @@ class ExtractiveHints(_Strict):
     sections (open questions, risks) a higher priority than broad ones."""
 
     @cached_property
-    def patterns(self) -> tuple[tuple[re.Pattern[str], float], ...]:
-        return tuple((_cue_pattern(cue), weight) for cue, weight in self.cues.items())
+    def patterns(self) -> tuple[tuple[str, re.Pattern[str], float], ...]:
+        """(needle, pattern, weight) per cue; the pattern can match only where the
+        lower-case needle occurs, a cheap test to run first."""
+        return tuple(
+            (cue.lower().rstrip("*").split()[0] if cue.strip("* ") else "", _cue_pattern(cue), weight)
+            for cue, weight in self.cues.items()
+        )
 
 
 class SectionSpec(_Strict):

@@ -69,7 +69,10 @@ def score_sentence(sentence: Sentence, spec: SectionSpec, description_lemmas: fr
     """How well `sentence` fits section `spec`: cue weights plus a little for description words."""
     hints = spec.extractive
     patterns = hints.patterns
-    score = sum(weight for pattern, weight in patterns if pattern.search(sentence.text))
+    lowered = sentence.text.lower()
+    score = sum(
+        weight for needle, pattern, weight in patterns if needle in lowered and pattern.search(sentence.text)
+    )
     if hints.entities:
         score += sum(hints.entities.get(label, 0.0) for label in {e.label for e in sentence.entities})
     overlap = description_lemmas.intersection(t.lemma for t in sentence.tokens if t.pos in _CONTENT_POS)

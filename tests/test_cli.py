@@ -194,8 +194,9 @@ def test_a_malformed_template_names_the_file_and_the_field(tmp_path: Path) -> No
     ]
     unknown = run_brief(str(SEED), "-t", "nosuch")
     assert unknown.returncode == 2
-    assert unknown.stderr.startswith(
-        "brief: error: template nosuch: no such template; choose one of executive, policy"
+    assert unknown.stderr == (
+        "brief: error: template nosuch: no such template; choose one of executive, negotiation, policy, "
+        "reactions, sitrep or give a path to a .toml file\n"
     )
 
 

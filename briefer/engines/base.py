@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from briefer.chunking import Chunk
 from briefer.findings import Findings
+from briefer.sentences import Sentence
 from briefer.templates import Template
 
 
@@ -27,3 +28,7 @@ class Engine(ABC):
     @abstractmethod
     def extract(self, chunk: Chunk, template: Template) -> Findings:
         """Findings for `chunk`: items per section of `template`, each citing its sentences."""
+
+    def differences(self, sentences: Mapping[str, Sequence[Sentence]]) -> Findings:
+        """Facts that two sources give differently, each citing both sides (none by default)."""
+        return Findings()

@@ -8,9 +8,10 @@ and the words of its description.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from briefer.chunking import Chunk
+from briefer.differences import find_differences
 from briefer.engines.base import Engine
 from briefer.findings import Finding, Findings
 from briefer.people import clean_name, role_for
@@ -63,6 +64,9 @@ class ExtractiveEngine(Engine):
                             )
                         )
         return findings
+
+    def differences(self, sentences: Mapping[str, Sequence[Sentence]]) -> Findings:
+        return Findings(items=find_differences(sentences))
 
 
 def score_sentence(sentence: Sentence, spec: SectionSpec, description_lemmas: frozenset[str]) -> float:

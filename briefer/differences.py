@@ -1,0 +1,294 @@
+"""Where sources differ: the same fact given differently by two sources (offline).
+
+Two sentences from different sources are about the same thing when they share
+enough content words. If both then attach a number to the same noun through the
+same verb ("52 people … killed" / "56 people … killed"), or a calendar date to
+the same verb, and the values differ, that is a difference worth showing. Values
+hedged with "about", "at least" and the like are not compared: "more than 50"
+and "52" do not disagree.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+
+from spacy.lang.en.stop_words import STOP_WORDS
+
+from briefer.findings import Finding
+from briefer.sentences import Entity, Sentence
+
+DIFFERENCES_KEY = "differences"
+MAX_DIFFERENCES = 8
+_SAME_SUBJECT = 0.3
+_NEAR = 8
+_CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ"})
+_HEDGES = frozenset(
+    {
+        "about",
+        "around",
+        "nearly",
+        "almost",
+        "over",
+        "some",
+        "approximately",
+        "roughly",
+        "estimated",
+        "least",
+        "than",
+        "up",
+        "to",
+        "as",
+        "many",
+        "several",
+        "dozens",
+        "hundreds",
+        "thousands",
+        "reportedly",
+    }
+)
+_WORD_NUMBERS = {
+    word: value
+    for value, word in enumerate(
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+        ]
+    )
+} | {
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+}
+_SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+_DAY_MONTH = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?([A-Za-z]{3,9})\.?\b")
+_MONTH_DAY = re.compile(r"\b([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b")
+
+
+@dataclass(frozen=True, slots=True)
+class _Fact:
+    """A value the sentence attaches to a subject: `kind` (a noun, or "date"), its verb, the value."""
+
+    sentence: Sentence
+    kind: str
+    verb: str
+    verb_word: str
+    value: float | tuple[int, int]
+    shown: str
+
+
+def find_differences(sentences: Mapping[str, Sequence[Sentence]]) -> list[Finding]:
+    """Findings for "Where sources differ", each citing one sentence on each side."""
+    facts = [fact for numbered in sentences.values() for s in numbered for fact in _facts(s)]
+    by_key: dict[tuple[str, str], list[_Fact]] = {}
+    for fact in facts:
+        by_key.setdefault((fact.kind, fact.verb), []).append(fact)
+    content = {}
+    found: dict[tuple[object, ...], Finding] = {}
+    for group in by_key.values():
+        for a, b in combinations(group, 2):
+            if a.sentence.source == b.sentence.source or a.value == b.value:
+                continue
+            for s in (a.sentence, b.sentence):
+                if s.ref not in content:
+                    content[s.ref] = _content_words(s)
+            if _jaccard(content[a.sentence.ref], content[b.sentence.ref]) < _SAME_SUBJECT:
+                continue
+            first, second = sorted((a, b), key=lambda f: (int(f.sentence.source[1:]), f.sentence.number))
+            key = (first.kind, first.verb, first.value, second.value)
+            if key in found:
+                finding = found[key]
+                finding.refs.extend(r for r in _refs(first, second) if r not in finding.refs)
+                continue
+            found[key] = Finding(DIFFERENCES_KEY, _describe(first, second), _refs(first, second), score=1.0)
+    return list(found.values())[:MAX_DIFFERENCES]
+
+
+def _refs(first: _Fact, second: _Fact) -> list[tuple[str, int]]:
+    return [(first.sentence.source, first.sentence.number), (second.sentence.source, second.sentence.number)]
+
+
+def _describe(first: _Fact, second: _Fact) -> str:
+    subject = "Date" if first.kind == "date" else first.kind.capitalize()
+    what = (
+        f"{subject} ({first.verb_word})" if first.kind == "date" else f"{subject} {first.verb_word}".strip()
+    )
+    return (
+        f"{what}: {first.shown} according to {first.sentence.source}, "
+        f"{second.shown} according to {second.sentence.source}"
+    )
+
+
+def _facts(sentence: Sentence) -> list[_Fact]:
+    facts: list[_Fact] = []
+    for entity in sentence.entities:
+        if entity.label in {"CARDINAL", "QUANTITY", "MONEY"}:
+            fact = _number_fact(sentence, entity)
+        elif entity.label == "DATE":
+            fact = _date_fact(sentence, entity)
+        else:
+            fact = None
+        if fact is not None:
+            facts.append(fact)
+    return facts
+
+
+def _number_fact(sentence: Sentence, entity: Entity) -> _Fact | None:
+    value = parse_number(entity.text)
+    if value is None:
+        return None
+    tokens = sentence.tokens
+    first = next((i for i, t in enumerate(tokens) if t.start >= entity.start), None)
+    after = next((i for i, t in enumerate(tokens) if t.start >= entity.end), len(tokens))
+    if first is None or (first > 0 and tokens[first - 1].lemma in _HEDGES):
+        return None
+    if first > 1 and tokens[first - 2].lemma in {"at", "more", "less", "fewer", "up"}:
+        return None
+    if entity.label == "MONEY":
+        kind = "amount"
+    else:
+        nouns = [t for t in tokens[after : after + 4] if t.pos == "NOUN"]
+        if not nouns:
+            return None
+        kind = nouns[0].lemma
+    verb = _nearest_verb(sentence, first, after)
+    if verb is None:
+        return None
+    return _Fact(sentence, kind, verb[0], verb[1], value, _text(sentence, entity.start, entity.end))
+
+
+def _date_fact(sentence: Sentence, entity: Entity) -> _Fact | None:
+    value = parse_day(entity.text)
+    if value is None:
+        return None
+    tokens = sentence.tokens
+    first = next((i for i, t in enumerate(tokens) if t.start >= entity.start), None)
+    after = next((i for i, t in enumerate(tokens) if t.start >= entity.end), len(tokens))
+    if first is None:
+        return None
+    verb = _nearest_verb(sentence, first, after)
+    if verb is None:
+        return None
+    return _Fact(sentence, "date", verb[0], verb[1], value, _text(sentence, entity.start, entity.end))
+
+
+def _nearest_verb(sentence: Sentence, first: int, after: int) -> tuple[str, str] | None:
+    """The lemma and word of the verb closest to tokens [first, after), in the same clause."""
+    tokens = sentence.tokens
+    found: list[tuple[int, int]] = []
+    for step, start in ((-1, first - 1), (1, after)):
+        i = start
+        while 0 <= i < len(tokens) and abs(i - start) < _NEAR:
+            if tokens[i].pos == "PUNCT":
+                break
+            if tokens[i].pos == "VERB":
+                found.append((abs(i - start), i))
+                break
+            i += step
+    if not found:
+        return None
+    _, i = min(found)
+    token = tokens[i]
+    return token.lemma, _text(sentence, token.start, token.end)
+
+
+def parse_number(text: str) -> float | None:
+    """52, 1,200, 3.5 million, fifty-two, £20m → a number; None when it is not one."""
+    cleaned = text.lower().replace(",", "").replace("-", " ")
+    cleaned = re.sub(r"[£$€¥]", "", cleaned)
+    cleaned = re.sub(
+        r"(\d)(m|bn|k)\b",
+        lambda m: f"{m.group(1)} {dict(m='million', bn='billion', k='thousand')[m.group(2)]}",
+        cleaned,
+    )
+    total, current, seen = 0.0, 0.0, False
+    for word in cleaned.split():
+        if re.fullmatch(r"\d+(?:\.\d+)?", word):
+            current += float(word)
+            seen = True
+        elif word in _WORD_NUMBERS:
+            current += _WORD_NUMBERS[word]
+            seen = True
+        elif word in _SCALES and seen:
+            current = (current or 1) * _SCALES[word]
+            if _SCALES[word] > 100:
+                total, current = total + current, 0.0
+        elif word in {"and", "a"}:
+            continue
+        else:
+            return None
+    return total + current if seen else None
+
+
+def parse_day(text: str) -> tuple[int, int] | None:
+    """(month, day) of "July 7", "7 July", "7th of July", "Feb. 17"; None for anything vaguer."""
+    for pattern, month_group, day_group in ((_MONTH_DAY, 1, 2), (_DAY_MONTH, 2, 1)):
+        match = pattern.search(text)
+        if match:
+            month = _MONTHS.get(match.group(month_group).lower())
+            day = int(match.group(day_group))
+            if month and 1 <= day <= 31:
+                return month, day
+    return None
+
+
+def _content_words(sentence: Sentence) -> frozenset[str]:
+    return frozenset(
+        t.lemma
+        for t in sentence.tokens
+        if t.pos in _CONTENT_POS and t.lemma not in STOP_WORDS and t.lemma.isalpha()
+    )
+
+
+def _text(sentence: Sentence, start: int, end: int) -> str:
+    return sentence.text[start - sentence.start : end - sentence.start]
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0

@@ -1,0 +1,153 @@
+"""Several sources in one brief: one entry per person, merged points, where sources differ, the sources table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from markdown_it import MarkdownIt
+
+from briefer.differences import parse_day, parse_number
+from tests.conftest import assert_citations_grounded, brief_json, items_of, run_brief
+
+
+def _sources(folder: Path, **texts: str) -> list[str]:
+    paths = []
+    for name, text in texts.items():
+        path = folder / f"{name}.txt"
+        path.write_text(text, encoding="utf-8")
+        paths.append(str(path))
+    return paths
+
+
+def _brief(tmp_path: Path, **texts: str) -> dict[str, Any]:
+    brief = brief_json(*_sources(tmp_path, **texts))
+    assert_citations_grounded(brief)
+    return brief
+
+
+def test_different_numbers_and_dates_for_the_same_event_are_shown_citing_both(tmp_path: Path) -> None:
+    brief = _brief(
+        tmp_path,
+        wire="The explosion on the Piccadilly line killed 26 people, police said on Friday.\n"
+        "The summit of security chiefs will be held on March 3 in Vienna.\n",
+        paper="Police said the explosion on the Piccadilly line killed 27 people.\n"
+        "The security chiefs will hold the summit in Vienna on March 5, officials said.\n",
+    )
+    differences = {d["text"]: d for d in brief["differences"]}
+    assert set(differences) == {
+        "People killed: 26 according to S1, 27 according to S2",
+        "Date (held): March 3 according to S1, March 5 according to S2",
+    }
+    for difference in differences.values():
+        assert [c["source"] for c in difference["citations"]] == ["S1", "S2"]
+    people_killed = differences["People killed: 26 according to S1, 27 according to S2"]
+    assert "26 people" in people_killed["citations"][0]["quote"]
+    assert "27 people" in people_killed["citations"][1]["quote"]
+
+
+def test_the_same_fact_in_different_words_is_no_difference(tmp_path: Path) -> None:
+    brief = _brief(
+        tmp_path,
+        wire="The explosion on the Piccadilly line killed 26 people, police said on Friday.\n"
+        "The summit of security chiefs will be held on March 3 in Vienna.\n",
+        paper="Twenty-six people were killed by the explosion on the Piccadilly line, police said.\n"
+        "Security chiefs will hold their summit in Vienna on 3 March.\n",
+        blog="More than 20 people were killed in the explosion on the Piccadilly line.\n",
+    )
+    assert brief["differences"] == []
+
+
+def test_unrelated_numbers_are_not_compared(tmp_path: Path) -> None:
+    brief = _brief(
+        tmp_path,
+        one="The explosion on the Piccadilly line killed 26 people, police said on Friday.\n",
+        two="The storm in Florida killed 3 people and cut power to thousands of homes.\n",
+    )
+    assert brief["differences"] == []
+
+
+def test_where_sources_differ_renders_in_terminal_and_markdown(tmp_path: Path) -> None:
+    paths = _sources(
+        tmp_path,
+        wire="The explosion on the Piccadilly line killed 26 people, police said on Friday.\n",
+        paper="Police said the explosion on the Piccadilly line killed 27 people.\n",
+    )
+    terminal = run_brief(*paths, "--plain", env={"COLUMNS": "200"}).stdout
+    assert "\nWhere sources differ\n" in terminal
+    assert "• People killed: 26 according to S1, 27 according to S2 [S1:1] [S2:1]" in terminal
+    markdown = run_brief(*paths, "--format", "markdown").stdout
+    assert (
+        "## Where sources differ\n\n- People killed: 26 according to S1, 27 according to S2[^S1-1][^S2-1]"
+        in markdown
+    )
+    single = run_brief(paths[0], "--format", "markdown").stdout
+    assert "Where sources differ" not in single  # one source cannot disagree with itself
+
+
+def test_one_person_one_entry_across_sources_with_the_most_specific_role(tmp_path: Path) -> None:
+    brief = _brief(
+        tmp_path,
+        a="British Prime Minister Tony Blair met the families of the victims on Monday.\n",
+        b="Mr Blair said the inquiry would report within a year.\n",
+        c="Prime Minister Tony Blair told parliament the attacks would not change British policy.\n",
+    )
+    people = items_of(brief, "participants")
+    blair = [p for p in people if "Blair" in p["name"]]
+    assert len(blair) == 1
+    assert blair[0]["name"] == "Tony Blair"
+    assert blair[0]["role"] == "British Prime Minister"
+    assert [c["source"] for c in blair[0]["citations"]] == ["S1", "S2", "S3"]
+    assert blair[0]["sources"] == 3
+
+
+def test_a_point_made_by_several_sources_is_one_item_citing_each(tmp_path: Path) -> None:
+    point = "It remains unclear whether the talks will resume before the summer."
+    brief = _brief(
+        tmp_path,
+        a=f"Foreign Minister Anna Berg met Prime Minister Jonas Dahl in Geneva.\n{point}\n",
+        b=f"Delegations left Geneva on Tuesday.\n{point}\n",
+        c=f"{point.replace('It remains unclear', 'It is still unclear')}\nOfficials declined to comment.\n",
+    )
+    questions = [i for i in items_of(brief, "open_questions") if "unclear whether the talks" in i["text"]]
+    assert len(questions) == 1
+    assert sorted(c["source"] for c in questions[0]["citations"]) == ["S1", "S2", "S3"]
+    assert questions[0]["sources"] == 3
+    terminal = run_brief(
+        *(str(tmp_path / f"{n}.txt") for n in "abc"), "--plain", env={"COLUMNS": "200"}
+    ).stdout
+    assert "resume before the summer. (3 sources) [S1:2] [S2:2] [S3:1]" in terminal
+
+
+def test_sources_table_lists_title_length_and_how_many_items_cite_each(tmp_path: Path) -> None:
+    paths = _sources(
+        tmp_path,
+        a="# Talks in Geneva\n\nForeign Minister Anna Berg met Prime Minister Jonas Dahl in Geneva to discuss trade.\n",
+        b="# Quiet day\n\nNothing happened in the capital.\n",
+    )
+    brief = brief_json(*paths)
+    by_id = {s["id"]: s for s in brief["sources"]}
+    assert by_id["S1"]["items"] >= 2 and by_id["S2"]["items"] == 0
+    assert by_id["S1"]["chars"] == len(Path(paths[0]).read_text(encoding="utf-8"))
+    markdown = run_brief(*paths, "--format", "markdown").stdout
+    tokens = MarkdownIt("commonmark").enable("table").parse(markdown)
+    cells = [t.children[0].content for t in tokens if t.type == "inline" and t.map and t.children]
+    header = ["Source", "Date", "Length", "Cited by"]
+    assert all(h in cells for h in header)
+    assert f"{by_id['S1']['items']} items" in cells and "0 items" in cells
+    terminal = run_brief(*paths, "--plain", env={"COLUMNS": "200"}).stdout
+    assert "Talks in Geneva" in terminal and f"{by_id['S1']['chars']} chars" in terminal
+
+
+def test_number_and_date_parsing() -> None:
+    assert [parse_number(t) for t in ["52", "1,200", "3.5 million", "fifty-two", "£20m", "seven"]] == [
+        52,
+        1200,
+        3_500_000,
+        52,
+        20_000_000,
+        7,
+    ]
+    assert parse_number("hundreds") is None and parse_number("two weeks") is None
+    assert {parse_day(t) for t in ["July 7", "7 July", "7th of July", "Jul. 7"]} == {(7, 7)}
+    assert parse_day("Thursday") is None and parse_day("2005") is None

@@ -160,8 +160,12 @@ def _apposition_after(sentence: Sentence, after: int) -> str | None:
     while k < len(tokens) and len(chosen) < _MAX_APPOSITION_TOKENS:
         token = tokens[k]
         word = _word(sentence, token)
-        if word.lower() in _APPOSITION_STOP or token.pos in {"VERB", "AUX", "PRON", "NUM"}:
+        if word.lower() in _APPOSITION_STOP or token.pos in {"VERB", "AUX", "PRON", "NUM", "CCONJ"}:
             break
+        in_person = any(e.start <= token.start < e.end for e in sentence.entities if e.label == "PERSON")
+        if in_person and (not chosen or tokens[chosen[-1]].pos != "ADP"):
+            # "X, Foreign Minister Y and …" lists people: the title is Y's, not X's. ("adviser to Y" is X's.)
+            return None
         chosen.append(k)
         k += 1
     if not chosen or not any(_is_role_word(tokens[i]) for i in chosen):

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from markdown_it import MarkdownIt
 
+from briefer.chunking import Chunk
 from briefer.differences import parse_day, parse_number
+from briefer.engines.extractive import ExtractiveEngine
+from briefer.sentences import Entity, split_sentences
+from briefer.sources import Source
+from briefer.templates import load_template
 from tests.conftest import assert_citations_grounded, brief_json, items_of, run_brief
 
 
@@ -151,3 +157,34 @@ def test_number_and_date_parsing() -> None:
     assert parse_number("hundreds") is None and parse_number("two weeks") is None
     assert {parse_day(t) for t in ["July 7", "7 July", "7th of July", "Jul. 7"]} == {(7, 7)}
     assert parse_day("Thursday") is None and parse_day("2005") is None
+
+
+def test_a_title_in_a_list_of_people_is_not_the_first_persons_role(tmp_path: Path) -> None:
+    brief = _brief(
+        tmp_path,
+        gala="The gala was hosted by Mihai Albu, former Foreign Affairs Minister Mircea Geoana and the "
+        "soprano Mariana Nicolesco.\nYuri Ushakov, a foreign policy adviser to Putin, also attended.\n",
+    )
+    roles = {p["name"]: p.get("role") for p in items_of(brief, "participants")}
+    assert roles.get("Mihai Albu", "absent") is None
+    assert roles["Mircea Geoana"] == "former Foreign Affairs Minister"
+    assert roles["Yuri Ushakov"] == "foreign policy adviser to Putin"
+
+
+def test_a_capitalised_common_word_is_not_a_person() -> None:
+    text = (
+        "Tsunami relief reached the coast on Monday, Red Cross spokesman Paul Conneally said.\n"
+        "The tsunami destroyed thousands of homes along the coast.\n"
+    )
+    sentences = split_sentences([Source(id="S1", path="news.txt", title="news", text=text)])["S1"]
+    # Make NER's mistake on purpose, as the small model does on real WikiNews text: "Tsunami" as a PERSON.
+    first = sentences[0]
+    wrong = [replace(e, label="PERSON") if e.text == "Tsunami" else e for e in first.entities]
+    if not any(e.text == "Tsunami" for e in wrong):
+        wrong.append(Entity("PERSON", first.start, first.start + len("Tsunami"), "Tsunami"))
+    sentences[0] = replace(first, entities=tuple(wrong))
+    template = load_template("policy")
+    chunk = Chunk("S1", 0, tuple(sentences), 40)
+    names = [f.name for f in ExtractiveEngine().extract(chunk, template).items if f.name]
+    assert "Tsunami" not in names
+    assert "Paul Conneally" in names

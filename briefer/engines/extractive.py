@@ -8,6 +8,7 @@ and the words of its description.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 from briefer.chunking import Chunk
@@ -91,6 +92,12 @@ def score_sentence(sentence: Sentence, spec: SectionSpec, description_lemmas: fr
     return score
 
 
+def _common_word(name: str, sentences: Sequence[Sentence]) -> bool:
+    """Whether a one-word "name" also appears in lower case ("Tsunami" … "the tsunami"): a word, not a person."""
+    pattern = re.compile(rf"\b{re.escape(name.lower())}\b")
+    return any(pattern.search(s.text) for s in sentences)
+
+
 def _people(sentences: Sequence[Sentence], spec: SectionSpec) -> list[Finding]:
     found: list[Finding] = []
     for sentence in sentences:
@@ -98,7 +105,7 @@ def _people(sentences: Sequence[Sentence], spec: SectionSpec) -> list[Finding]:
             if entity.label != "PERSON":
                 continue
             name = clean_name(entity.text)
-            if name is None:
+            if name is None or (" " not in name and _common_word(name, sentences)):
                 continue
             role = role_for(sentence, entity)
             found.append(

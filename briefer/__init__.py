@@ -10,7 +10,7 @@ from __future__ import annotations
 from briefer.brief import Brief, Citation, Item, Section, brief_model
 from briefer.errors import BriefError, RunError, SourceError, TemplateError, UsageError
 from briefer.pipeline import make_brief
-from briefer.render import render_json, render_markdown, render_terminal
+from briefer.render import render_html, render_json, render_markdown, render_terminal
 from briefer.sources import Source, load_sources
 from briefer.templates import Template, builtin_templates, load_template
 
@@ -34,6 +34,7 @@ __all__ = [
     "load_sources",
     "load_template",
     "make_brief",
+    "render_html",
     "render_json",
     "render_markdown",
     "render_terminal",

@@ -22,7 +22,7 @@ from briefer.engines import ENGINES
 from briefer.errors import BriefError, UsageError
 from briefer.output import write_atomic
 from briefer.pipeline import Progress, make_brief
-from briefer.render import render_json, render_markdown, safe, terminal_renderable
+from briefer.render import render_html, render_json, render_markdown, safe, terminal_renderable
 from briefer.sources import load_sources
 from briefer.templates import (
     DEFAULT_TEMPLATE,
@@ -37,8 +37,15 @@ from briefer.templates import (
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-FORMATS = ("terminal", "markdown", "json")
-_SUFFIX_FORMATS = {".md": "markdown", ".markdown": "markdown", ".json": "json"}
+FORMATS = ("terminal", "markdown", "json", "html")
+_SUFFIX_FORMATS = {
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".json": "json",
+    ".html": "html",
+    ".htm": "html",
+}
+_RENDERERS = {"markdown": render_markdown, "json": render_json, "html": render_html}
 
 EPILOG = """\b
 Examples:
@@ -136,7 +143,7 @@ def brief_command(
         out = _console(plain)
         out.print(terminal_renderable(brief))
         return
-    text = render_json(brief) if fmt == "json" else render_markdown(brief)
+    text = _RENDERERS[fmt](brief)
     if output is None:
         sys.stdout.write(text)
         return

@@ -7,6 +7,7 @@ Text from documents is never interpreted: not as rich markup (it goes in
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterable
 
@@ -150,6 +151,60 @@ def render_markdown(brief: Brief) -> str:
             f"[^{label}]: {citation.source}:{citation.sentence}: “{_md(' '.join(citation.quote.split()))}”"
         )
     return "\n".join(lines) + "\n"
+
+
+_HTML_STYLE = """
+body { font: 16px/1.5 system-ui, sans-serif; max-width: 48rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
+h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #ddd; }
+sup a { color: #06c; text-decoration: none; cursor: help; } .empty, footer { color: #777; }
+.support { color: #2a7; } .unsupported { color: #b60; }
+table { border-collapse: collapse; } td, th { padding: .2rem .6rem; text-align: left; border-bottom: 1px solid #eee; }
+"""
+
+
+def render_html(brief: Brief) -> str:
+    """One self-contained HTML page; hovering a citation shows the sentence it quotes."""
+    e = html.escape
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{e(safe(brief.title))}</title><style>{_HTML_STYLE}</style></head><body>",
+        f"<h1>{e(safe(brief.title))}</h1>",
+    ]
+    for title, items, empty, show_support in _parts(brief):
+        out.append(f"<h2>{e(safe(title))}</h2>")
+        if not items:
+            out.append(f'<p class="empty">{e(empty)}</p>')
+            continue
+        out.append("<ul>")
+        for item in items:
+            marks = "".join(
+                f'<sup><a href="#{e(c.source)}" title="{e(safe(c.quote))}">[{e(c.ref)}]</a></sup>'
+                for c in item.citations
+            )
+            support = (
+                f'<span class="support">{e(_support(item, show_support))}</span>'
+                if _support(item, show_support)
+                else ""
+            )
+            flag = (
+                ' <span class="unsupported">(not supported by its citations)</span>'
+                if item.supported is False
+                else ""
+            )
+            out.append(f"<li>{e(safe(item.text))}{support}{marks}{flag}</li>")
+        out.append("</ul>")
+    out.append(
+        "<h2>Sources</h2><table><tr><th></th><th>Source</th><th>Date</th><th>Length</th><th>Cited by</th></tr>"
+    )
+    for source in brief.sources:
+        out.append(
+            f'<tr id="{e(source.id)}"><td><b>{e(source.id)}</b></td><td>{e(safe(source.title))} '
+            f"<small>{e(safe(source.path))}</small></td><td>{e(source.date or '')}</td>"
+            f"<td>{e(_length(source))}</td><td>{e(_items(source))}</td></tr>"
+        )
+    out.append(f"</table><footer><p>{e(_footer(brief))}</p></footer></body></html>")
+    return "\n".join(out) + "\n"
 
 
 def render_json(brief: Brief) -> str:

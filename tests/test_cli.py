@@ -215,3 +215,36 @@ def test_version_and_help() -> None:
     helptext = run_brief("--help")
     assert helptext.returncode == 0
     assert "Examples:" in helptext.stdout and "Exit codes:" in helptext.stdout
+
+
+def test_html_is_one_page_where_each_citation_carries_its_quote(tmp_path: Path) -> None:
+    from html.parser import HTMLParser
+
+    hostile = _write(
+        tmp_path,
+        "a.txt",
+        "Foreign Minister Anna Berg said the talks would focus on a <script>alert(1)</script> trade agreement.\n",
+    )
+    out = tmp_path / "brief.html"
+    assert run_brief(str(SEED), str(hostile), "-o", str(out), "-q").returncode == 0
+    page = out.read_text(encoding="utf-8")
+    data = brief_json(str(SEED), str(hostile))
+
+    class Citations(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.titles: list[str] = []
+            self.tags: set[str] = set()
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            self.tags.add(tag)
+            if tag == "a":
+                self.titles.append(dict(attrs)["title"] or "")
+
+    parser = Citations()
+    parser.feed(page)
+    quotes = [c["quote"] for s in data["sections"] for i in s["items"] for c in i["citations"]]
+    quotes += [c["quote"] for i in data["differences"] for c in i["citations"]]
+    assert parser.titles == quotes
+    assert "script" not in parser.tags and "&lt;script&gt;" in page
+    assert not {"link", "img"} & parser.tags  # self-contained: nothing to fetch

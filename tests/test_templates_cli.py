@@ -183,3 +183,12 @@ def test_tracebacks_only_under_brief_debug(tmp_path: Path) -> None:
     assert quiet.returncode == 2 and "Traceback" not in quiet.stderr
     loud = run_brief(missing, env={"BRIEF_DEBUG": "1"})
     assert loud.returncode != 0 and "Traceback" in loud.stderr and "SourceError" in loud.stderr
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc, where no file can be created")
+def test_exit_codes_0_written_1_run_failed_2_bad_input(tmp_path: Path) -> None:
+    assert run_brief(str(SEED), "-o", str(tmp_path / "ok.md"), "-q").returncode == 0
+    failed = run_brief(str(SEED), "-o", "/proc/brief.md")
+    assert failed.returncode == 1
+    assert failed.stderr.splitlines() == ["brief: error: cannot write /proc/brief.md: No such file or directory"]
+    assert run_brief(str(tmp_path / "missing.txt")).returncode == 2

@@ -74,6 +74,8 @@ class Usage(BaseModel):
     llm_calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_calls: int | None = None
+    """Requests answered from the local cache instead of the model (LLM engines only)."""
 
 
 class Verification(BaseModel):

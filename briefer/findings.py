@@ -30,3 +30,4 @@ class Findings:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     dropped: int = 0
+    cached_calls: int = 0

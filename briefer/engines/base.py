@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from briefer.chunking import Chunk
-from briefer.findings import Findings
+from briefer.findings import Finding, Findings
 from briefer.sentences import Sentence
 from briefer.templates import Template
+
+if TYPE_CHECKING:
+    from briefer.config import Settings
 
 
 class Engine(ABC):
@@ -21,6 +25,17 @@ class Engine(ABC):
     """Whether the engine reads the named entities and tags on each sentence."""
     exclusive_sentences: bool = False
     """Whether its points are whole sentences, each of which belongs in one section only."""
+    concurrency: int = 1
+    """How many chunks the pipeline may extract at once (from threads)."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Engine:
+        """The engine configured by `settings` (model, server, limits); engines without settings ignore them."""
+        return cls()
+
+    def plan(self, chunks: Sequence[Chunk], max_tokens: int) -> list[Chunk]:
+        """The units `extract` will be called with: the chunks themselves, unless the engine packs them."""
+        return list(chunks)
 
     def prepare(self, template: Template, chunks: Sequence[Chunk]) -> None:  # noqa: B027
         """Called once before extraction with everything the run will see."""
@@ -28,6 +43,19 @@ class Engine(ABC):
     @abstractmethod
     def extract(self, chunk: Chunk, template: Template) -> Findings:
         """Findings for `chunk`: items per section of `template`, each citing its sentences."""
+
+    def reduce(
+        self,
+        findings: Sequence[Finding],
+        template: Template,
+        sentences: Mapping[str, Sequence[Sentence]],
+        source_order: Sequence[str],
+    ) -> Findings:
+        """Verified findings of all chunks, condensed before merging when there are too many; as is by default."""
+        return Findings(items=list(findings))
+
+    def close(self) -> None:  # noqa: B027
+        """Called when the run ends, also on error or interrupt: release servers and connections."""
 
     def differences(self, sentences: Mapping[str, Sequence[Sentence]]) -> Findings:
         """Facts that two sources give differently, each citing both sides (none by default)."""

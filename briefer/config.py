@@ -1,0 +1,153 @@
+"""Settings for a run: flags over environment over the config file over defaults.
+
+The config file is `config.toml` in the user's config folder
+(`platformdirs.user_config_dir("briefer")`), for example:
+
+    engine = "openai"
+    model = "gpt-4o-mini"
+    base_url = "http://localhost:11434/v1"
+    timeout = 120
+    concurrency = 4
+    max_tokens = 2048
+
+The API key is read from `OPENAI_API_KEY` only, never from a file, and never shown.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, cast, get_args
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from briefer.errors import ConfigError, UsageError
+
+DEFAULT_MODEL = "gpt-4o-mini"
+DEFAULT_TIMEOUT = 120.0
+DEFAULT_CONCURRENCY = 4
+DEFAULT_MAX_TOKENS = 2048
+NO_KEY_PLACEHOLDER = "not-needed"
+"""Sent as the key to a server given by base URL that needs none (the SDK insists on one)."""
+
+EngineName = Literal["extractive", "openai", "local"]
+
+
+class ConfigFile(BaseModel):
+    """The fields `config.toml` may set; an unknown field is an error naming it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    engine: EngineName | None = None
+    model: str | None = Field(default=None, min_length=1)
+    base_url: str | None = Field(default=None, min_length=1)
+    timeout: float | None = Field(default=None, gt=0)
+    concurrency: int | None = Field(default=None, ge=1, le=64)
+    max_tokens: int | None = Field(default=None, ge=16)
+    cache: bool | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything an engine needs to know; `api_key` is kept out of `repr`."""
+
+    engine: EngineName = "extractive"
+    model: str = DEFAULT_MODEL
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    timeout: float = DEFAULT_TIMEOUT
+    concurrency: int = DEFAULT_CONCURRENCY
+    max_tokens: int = DEFAULT_MAX_TOKENS
+    cache: bool = True
+    cache_dir: Path = field(default_factory=lambda: cache_dir())
+
+
+def config_path() -> Path:
+    """Where the config file lives."""
+    return Path(platformdirs.user_config_dir("briefer")) / "config.toml"
+
+
+def cache_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where cached model answers live: `BRIEF_CACHE_DIR`, else the user's cache folder."""
+    env = os.environ if env is None else env
+    return Path(env.get("BRIEF_CACHE_DIR") or platformdirs.user_cache_dir("briefer"))
+
+
+def load_config(path: Path | None = None) -> ConfigFile:
+    """The config file's settings; a missing file is no settings, a broken one is a `ConfigError`."""
+    path = path or config_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ConfigFile()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), f"cannot read ({exc})") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), f"not valid TOML ({exc})") from exc
+    try:
+        return ConfigFile.model_validate(data)
+    except ValidationError as exc:
+        # Name the field and the rule, never the value: it could be a secret pasted in the wrong place.
+        problems = [
+            f"field {'.'.join(str(p) for p in e['loc'])}: "
+            + ("unknown field (check its spelling)" if e["type"] == "extra_forbidden" else e["msg"])
+            for e in exc.errors()
+        ]
+        raise ConfigError(str(path), "; ".join(problems)) from None
+
+
+def resolve_settings(
+    *,
+    engine: str | None = None,
+    model: str | None = None,
+    base_url: str | None = None,
+    timeout: float | None = None,
+    concurrency: int | None = None,
+    max_tokens: int | None = None,
+    no_cache: bool = False,
+    env: Mapping[str, str] | None = None,
+    config: ConfigFile | None = None,
+) -> Settings:
+    """Settings from flags (the arguments; None when not given), then environment, config file, defaults.
+
+    The engine, unless given, is `openai` when a key or a server address is known
+    (`OPENAI_API_KEY`, `OPENAI_BASE_URL`, `--base-url` or the config's `base_url`),
+    else the config's `engine`, else `extractive`.
+    """
+    env = os.environ if env is None else env
+    config = load_config() if config is None else config
+    key = env.get("OPENAI_API_KEY") or None
+    url = base_url or env.get("OPENAI_BASE_URL") or config.base_url or None
+    named = engine or config.engine or ("openai" if key or url else "extractive")
+    if named not in get_args(EngineName):
+        raise UsageError(f"unknown engine {named!r}: choose one of {', '.join(get_args(EngineName))}")
+    chosen = cast(EngineName, named)
+    chosen_model = model or env.get("BRIEF_MODEL") or config.model or DEFAULT_MODEL
+    if chosen == "openai" and not key and not url:
+        raise UsageError(
+            "no key found: set OPENAI_API_KEY, give --base-url for an OpenAI-compatible server, "
+            "or pass --engine extractive"
+        )
+    if chosen == "local":
+        if not model and not env.get("BRIEF_MODEL") and not config.model:
+            raise UsageError("--engine local needs --model path/to/model.gguf")
+        url = None  # the local engine serves its own endpoint
+    if url and not key:
+        key = NO_KEY_PLACEHOLDER
+    return Settings(
+        engine=chosen,
+        model=chosen_model,
+        base_url=url,
+        api_key=key,
+        timeout=timeout or config.timeout or DEFAULT_TIMEOUT,
+        concurrency=concurrency or config.concurrency or DEFAULT_CONCURRENCY,
+        max_tokens=max_tokens or config.max_tokens or DEFAULT_MAX_TOKENS,
+        cache=not no_cache and (config.cache if config.cache is not None else True),
+        cache_dir=cache_dir(env),
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,7 +19,8 @@ from rich.syntax import Syntax
 
 from briefer import __version__
 from briefer.chunking import DEFAULT_CHUNK_TOKENS
-from briefer.engines import ENGINES
+from briefer.config import resolve_settings
+from briefer.engines import ENGINES, get_engine
 from briefer.errors import BriefError, UsageError
 from briefer.output import write_atomic
 from briefer.pipeline import Progress, make_brief
@@ -55,6 +57,9 @@ Examples:
   cat article.txt | brief -              read from stdin
   brief article.txt -t executive         another template (see: brief templates)
   brief article.txt -s "asian_reaction: How Asian governments responded"
+  OPENAI_API_KEY=… brief article.txt     abstractive brief with gpt-4o-mini
+  brief article.txt --base-url http://localhost:11434/v1 --model llama3.2
+  brief article.txt --engine local --model model.gguf --dry-run
 
 \b
 Exit codes: 0 brief written, 1 run failed, 2 bad usage or input.
@@ -96,9 +101,9 @@ Exit codes: 0 brief written, 1 run failed, 2 bad usage or input.
     "-e",
     "--engine",
     type=click.Choice(sorted(ENGINES)),
-    default="extractive",
-    show_default=True,
-    help="extractive works offline with no key.",
+    help="extractive works offline with no key; openai uses any OpenAI-compatible server; local runs "
+    "a GGUF model in process. [default: openai when OPENAI_API_KEY or OPENAI_BASE_URL is set or "
+    "--base-url given, else extractive]",
 )
 @click.option(
     "--chunk-tokens",
@@ -107,6 +112,19 @@ Exit codes: 0 brief written, 1 run failed, 2 bad usage or input.
     show_default=True,
     help="Largest chunk of whole sentences, in tiktoken tokens.",
 )
+@click.option(
+    "-m", "--model", help="Model name (env BRIEF_MODEL) [default: gpt-4o-mini]; for local, a .gguf path."
+)
+@click.option("--base-url", metavar="URL", help="OpenAI-compatible server (env OPENAI_BASE_URL).")
+@click.option(
+    "--timeout", type=click.FloatRange(min=0.1), metavar="SECONDS", help="Per request [default: 120]."
+)
+@click.option("--concurrency", type=click.IntRange(1, 64), metavar="N", help="Chunks at once [default: 4].")
+@click.option(
+    "--max-tokens", type=click.IntRange(min=16), metavar="N", help="Output limit per call [default: 2048]."
+)
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the cache of model answers.")
+@click.option("--dry-run", is_flag=True, help="Show the calls and the estimated cost; call nothing.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress or notices on stderr.")
 @click.option("--plain", is_flag=True, help="No colour or styling (NO_COLOR is respected too).")
 @click.version_option(__version__, "-V", "--version", prog_name="brief")
@@ -116,8 +134,15 @@ def brief_command(
     sections: tuple[str, ...],
     output: Path | None,
     output_format: str | None,
-    engine: str,
+    engine: str | None,
     chunk_tokens: int,
+    model: str | None,
+    base_url: str | None,
+    timeout: float | None,
+    concurrency: int | None,
+    max_tokens: int | None,
+    no_cache: bool,
+    dry_run: bool,
     quiet: bool,
     plain: bool,
 ) -> None:
@@ -129,16 +154,32 @@ def brief_command(
     if output is not None and fmt == "terminal":
         raise UsageError("--format terminal cannot be saved to a file: use markdown or json")
     chosen = with_sections(load_template(template), list(sections))
+    settings = resolve_settings(
+        engine=engine,
+        model=model,
+        base_url=base_url,
+        timeout=timeout,
+        concurrency=concurrency,
+        max_tokens=max_tokens,
+        no_cache=no_cache,
+    )
+    runner = get_engine(settings.engine, settings)
     loaded = load_sources(sources)
+    if dry_run:
+        from briefer.llm.plan import describe_plan, plan_run
+
+        sys.stdout.write(describe_plan(plan_run(loaded, chosen, runner, chunk_tokens)))
+        return
     err = _console(plain, stderr=True)
     show_progress = not quiet and err.is_terminal
     with err.status("Reading sources…", spinner="dots") if show_progress else _nothing() as status:
 
         def progress(step: Progress) -> None:
             if status is not None:
-                status.update(f"Briefing: {step.stage} {step.done}/{step.total}")
+                spent = f", {step.tokens:,} tokens" if step.tokens else ""
+                status.update(f"Briefing: {step.stage} {step.done}/{step.total}{spent}")
 
-        brief = make_brief(loaded, chosen, engine, chunk_tokens=chunk_tokens, on_progress=progress)
+        brief = make_brief(loaded, chosen, runner, chunk_tokens=chunk_tokens, on_progress=progress)
     if fmt == "terminal":
         out = _console(plain)
         out.print(terminal_renderable(brief))
@@ -262,4 +303,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    code = main()
+    if code != EXIT_OK and threading.active_count() > 1:
+        # Worker threads may still wait on a model server; their answers are no longer wanted.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)

@@ -173,6 +173,7 @@ class _Person:
     roles: list[str] = field(default_factory=list)
     role_refs: list[Ref] = field(default_factory=list)
     refs: list[Ref] = field(default_factory=list)
+    supported: list[bool] = field(default_factory=list)
 
 
 def merge_people(findings: Sequence[Finding], order: Mapping[str, int]) -> list[Finding]:
@@ -199,6 +200,8 @@ def merge_people(findings: Sequence[Finding], order: Mapping[str, int]) -> list[
             people.append(person)
             namesakes.append(person)
         person.refs.extend(finding.refs)
+        if finding.supported is not None:
+            person.supported.append(finding.supported)
         if finding.role:
             person.roles.append(finding.role)
             person.role_refs.extend(finding.refs)
@@ -211,7 +214,10 @@ def merge_people(findings: Sequence[Finding], order: Mapping[str, int]) -> list[
             refs.remove(first_role_ref)
             refs.insert(0, first_role_ref)
         text = f"{person.name} — {role}" if role else person.name
-        merged.append(Finding("", text, refs, name=person.name, role=role, score=len(refs)))
+        supported = all(person.supported) if person.supported else None  # flagged if any mention is
+        merged.append(
+            Finding("", text, refs, name=person.name, role=role, score=len(refs), supported=supported)
+        )
     merged.sort(key=lambda f: (-f.score, _position(min(f.refs, key=lambda r: _position(r, order)), order)))
     return merged
 

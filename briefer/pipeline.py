@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
 from briefer.brief import Brief, EngineInfo, Item, Section, SourceInfo, Usage, brief_model
 from briefer.chunking import DEFAULT_CHUNK_TOKENS, Chunk, chunk_sentences
 from briefer.engines import Engine, get_engine
+from briefer.findings import Findings
 from briefer.merge import check_citations, merge, merge_differences, verify
 from briefer.sentences import Sentence, split_sentences
 from briefer.sources import Source
@@ -22,6 +24,8 @@ class Progress:
     stage: str
     done: int
     total: int
+    tokens: int = 0
+    """Model tokens (prompt and completion) spent so far."""
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -51,18 +55,26 @@ def make_brief(
     report = on_progress or (lambda progress: None)
     report(Progress("sources", len(sources), len(sources)))
     sentences, chunks = prepare(sources, chunk_tokens)
-    report(Progress("chunks", 0, len(chunks)))
-    engine.prepare(template, chunks)
-    findings = []
+    units = engine.plan(chunks, chunk_tokens)
+    report(Progress("chunks", 0, len(units)))
     usage = Usage()
-    for done, chunk in enumerate(chunks, start=1):
-        result = engine.extract(chunk, template)
-        findings.extend(result.items)
+    try:
+        engine.prepare(template, units)
+        results = _extract_all(engine, units, template, report)
+        verified, verification = verify([f for r in results for f in r.items], sentences, template)
+        reduced = engine.reduce(verified, template, sentences, [s.id for s in sources])
+    finally:
+        engine.close()
+    for result in [*results, reduced]:
         usage.llm_calls += result.llm_calls
         usage.prompt_tokens += result.prompt_tokens
         usage.completion_tokens += result.completion_tokens
-        report(Progress("chunks", done, len(chunks)))
-    verified, verification = verify(findings, sentences, template)
+        verification.items_dropped += result.dropped
+    cached = sum(r.cached_calls for r in [*results, reduced])
+    if cached or usage.llm_calls:
+        usage.cached_calls = cached
+    verified = reduced.items
+    verification.items_unsupported = sum(f.supported is False for f in verified)
     sections = merge(
         verified, sentences, template, [s.id for s in sources], exclusive_sentences=engine.exclusive_sentences
     )
@@ -102,6 +114,33 @@ def make_brief(
             "verification": verification,
         }
     )
+
+
+def _extract_all(
+    engine: Engine, units: Sequence[Chunk], template: Template, report: ProgressCallback
+) -> list[Findings]:
+    """Findings of every unit, in the units' order, extracted by up to `engine.concurrency` threads."""
+    results: list[Findings | None] = [None] * len(units)
+    tokens = 0
+    if engine.concurrency <= 1 or len(units) <= 1:
+        for i, unit in enumerate(units):
+            results[i] = found = engine.extract(unit, template)
+            tokens += found.prompt_tokens + found.completion_tokens
+            report(Progress("chunks", i + 1, len(units), tokens))
+        return [r for r in results if r is not None]
+    workers = ThreadPoolExecutor(
+        max_workers=min(engine.concurrency, len(units)), thread_name_prefix="extract"
+    )
+    try:
+        futures = {workers.submit(engine.extract, unit, template): i for i, unit in enumerate(units)}
+        for done, future in enumerate(as_completed(futures), start=1):
+            results[futures[future]] = found = future.result()
+            tokens += found.prompt_tokens + found.completion_tokens
+            report(Progress("chunks", done, len(units), tokens))
+    finally:
+        # On an error or Ctrl-C, start nothing new; calls in flight end with the engine's client.
+        workers.shutdown(wait=False, cancel_futures=True)
+    return [r for r in results if r is not None]
 
 
 def _title(template: Template, sources: Sequence[Source]) -> str:

@@ -1,0 +1,72 @@
+"""The `local` engine: a GGUF model run by llama.cpp in this process, used through the `openai` engine.
+
+`--engine local --model path/to/model.gguf` starts llama.cpp's OpenAI-compatible
+server (xllamacpp, the optional extra `briefer[local]`) on 127.0.0.1 with one
+parallel slot per `--concurrency`, sends it the same requests as any server,
+and stops it when the run ends, also on error or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from briefer.chunking import DEFAULT_CHUNK_TOKENS, Chunk
+from briefer.config import NO_KEY_PLACEHOLDER, Settings, resolve_settings
+from briefer.engines.base import Engine
+from briefer.engines.openai_engine import OpenAIEngine
+from briefer.llm.local_server import LocalServer
+from briefer.templates import Template
+
+if TYPE_CHECKING:
+    from briefer.llm.client import ChatClient
+
+_PROMPT_TOKENS = 1024
+"""Room in a slot for the instructions and sections, besides the chunk itself."""
+_TOKENIZER_SLACK = 1.3
+"""A model's own tokenizer may need more tokens than tiktoken counts for the same text."""
+
+
+class LocalEngine(OpenAIEngine):
+    """The `openai` engine against a llama.cpp server it starts and stops itself."""
+
+    name = "local"
+    needs_key = False
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        settings = settings or resolve_settings(engine="local")
+        path = Path(settings.model).expanduser()
+        super().__init__(replace(settings, api_key=NO_KEY_PLACEHOLDER, base_url=None))
+        self.model = path.name
+        self.server = LocalServer(path, settings.concurrency, self._slot_tokens(DEFAULT_CHUNK_TOKENS))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Engine:
+        return cls(settings)
+
+    @property
+    def base_url(self) -> str | None:
+        return self.server.url
+
+    def prepare(self, template: Template, chunks: Sequence[Chunk]) -> None:
+        largest = max((c.tokens for c in chunks), default=DEFAULT_CHUNK_TOKENS)
+        if self.server.url is None:
+            self.server.slot_tokens = self._slot_tokens(largest)
+        super().prepare(template, chunks)
+
+    def client(self) -> ChatClient:
+        if self.server.url is None:
+            self.server.start()
+        return super().client()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.server.stop()
+
+    def _slot_tokens(self, chunk_tokens: int) -> int:
+        """Context per slot: the chunk, the prompt, and the answer at its raised output limit."""
+        return int(chunk_tokens * _TOKENIZER_SLACK) + _PROMPT_TOKENS + 2 * self.settings.max_tokens

@@ -22,6 +22,7 @@ from briefer.llm.prompt import extract_messages, sentence_ids
 from briefer.llm.request import ChatRequest, cache_key
 from briefer.llm.schema import SCHEMA_NAME, sections_schema
 from briefer.pipeline import prepare
+from briefer.render import safe
 from briefer.sources import Source
 from briefer.templates import Template
 from briefer.tokens import count_tokens
@@ -131,13 +132,13 @@ def describe_plan(plan: RunPlan) -> str:
     lines += [f"Engine: {engine}", "", "Sources:"]
     for source in plan.sources:
         lines.append(
-            f"  {source.id}  {source.title}  ({source.path}; {len(source.text):,} characters, "
+            f"  {source.id}  {safe(source.title)}  ({safe(source.path)}; {len(source.text):,} characters, "
             f"{plan.sentence_counts.get(source.id, 0)} sentences)"
         )
     if plan.engine == "extractive":
-        lines += ["", f"{plan.chunks} chunks; the extractive engine runs offline: 0 model calls."]
+        lines += ["", f"{_n(plan.chunks, 'chunk')}; the extractive engine runs offline: no model calls."]
         return "\n".join(lines) + "\n"
-    lines += ["", f"Calls ({plan.chunks} chunks, packed into {len(plan.calls)} calls):"]
+    lines += ["", f"Calls ({_n(plan.chunks, 'chunk')} packed into {_n(len(plan.calls), 'call')}):"]
     for i, call in enumerate(plan.calls, start=1):
         cached = "  (answered from the cache)" if call.cached else ""
         lines.append(
@@ -148,7 +149,7 @@ def describe_plan(plan: RunPlan) -> str:
     prompt = sum(c.prompt_tokens for c in to_send)
     lines += [
         "",
-        f"Would send {len(to_send)} of {len(plan.calls)} calls: {prompt:,} prompt tokens, "
+        f"Would send {len(to_send)} of {_n(len(plan.calls), 'call')}: {prompt:,} prompt tokens, "
         f"at most {plan.max_tokens:,} output tokens each (more only if an answer is cut off), "
         f"plus reduce calls if a section gets more than {REDUCE_BUDGET} candidate points.",
     ]
@@ -162,6 +163,10 @@ def describe_plan(plan: RunPlan) -> str:
             f"(at ${plan.price[0]:g} / ${plan.price[1]:g} per million tokens)."
         )
     return "\n".join(lines) + "\n"
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
 def _span(unit: Chunk) -> str:

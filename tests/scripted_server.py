@@ -1,0 +1,243 @@
+"""An OpenAI-compatible chat server on 127.0.0.1 whose answers each test scripts.
+
+`ScriptedServer(script)` serves `POST /v1/chat/completions`; `script(n, request)`
+returns the `Reply` to the n-th request (from 0). By default every request gets
+`grounded_reply(request)`: a valid answer computed from the request itself (the
+`[S1:n]` lines it carries and the schema it asks for), citing real sentences.
+Every request is recorded with its arrival and departure times.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+_LINE = re.compile(r"^\[(S\d+:\d+)\] (.*)$", re.MULTILINE)
+_CANDIDATE = re.compile(r"^\[(P\d+)\] (.*)$", re.MULTILINE)
+_NAME = re.compile(r"\b([A-Z][a-z]+ [A-Z][a-z]+)\b")
+_SCHEMA_IN_PROMPT = re.compile(r"The JSON must match this schema: (\{.*\})", re.DOTALL)
+
+
+@dataclass
+class Reply:
+    """A response: HTTP status, JSON body (or raw text), headers, and a delay before sending it."""
+
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+@dataclass
+class Received:
+    """A request as the server saw it, with when it arrived and when its answer left."""
+
+    n: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+    """Header names in lower case."""
+    start: float
+    end: float | None = None
+
+    @property
+    def messages(self) -> list[dict[str, str]]:
+        return list(self.body.get("messages", []))
+
+    @property
+    def user_text(self) -> str:
+        return next(m["content"] for m in self.messages if m["role"] == "user")
+
+    @property
+    def sentence_ids(self) -> list[str]:
+        return [m.group(1) for m in _LINE.finditer(self.user_text)]
+
+
+Script = Callable[[int, dict[str, Any]], Reply]
+
+
+def completion(
+    content: str | None,
+    finish_reason: str = "stop",
+    refusal: str | None = None,
+    prompt_tokens: int = 100,
+    completion_tokens: int = 20,
+) -> dict[str, Any]:
+    """A chat completion body with one choice."""
+    return {
+        "id": "chatcmpl-scripted",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": "scripted",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content, "refusal": refusal},
+                "finish_reason": finish_reason,
+                "logprobs": None,
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }
+
+
+def error(status: int, message: str, headers: dict[str, str] | None = None) -> Reply:
+    """An OpenAI-style error response."""
+    body = {"error": {"message": message, "type": "invalid_request_error", "code": None}}
+    return Reply(status=status, body=body, headers=headers or {})
+
+
+def request_schema(request: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The schema name and schema a request asks for, from `response_format` or the prompt."""
+    fmt = request.get("response_format") or {}
+    if fmt.get("type") == "json_schema":
+        return fmt["json_schema"]["name"], fmt["json_schema"]["schema"]
+    system = request["messages"][0]["content"]
+    match = _SCHEMA_IN_PROMPT.search(system)
+    schema = json.loads(match.group(1)) if match else {}
+    name = "merged_points" if "points" in schema.get("properties", {}) else "brief_sections"
+    return name, schema
+
+
+def grounded_answer(request: dict[str, Any]) -> dict[str, Any]:
+    """A valid answer to `request`: real people and points taken from the sentences it carries."""
+    name, schema = request_schema(request)
+    user = next(m["content"] for m in request["messages"] if m["role"] == "user")
+    if name == "merged_points":
+        ids = [m.group(1) for m in _CANDIDATE.finditer(user)]
+        texts = {m.group(1): m.group(2) for m in _CANDIDATE.finditer(user)}
+        pairs = [ids[i : i + 2] for i in range(0, len(ids), 2)][:2]
+        return {"points": [{"text": texts[pair[0]], "merges": pair} for pair in pairs]}
+    lines = [(m.group(1), m.group(2)) for m in _LINE.finditer(user)]
+    answer: dict[str, Any] = {}
+    point_keys = []
+    for key, spec in schema.get("properties", {}).items():
+        if spec.get("items", {}).get("$ref", "").endswith("/person"):
+            people: list[dict[str, Any]] = []
+            for ref, text in lines:
+                for found in _NAME.findall(text):
+                    if len(people) < 2 and all(p["name"] != found for p in people):
+                        people.append({"name": found, "role": "", "citations": [ref]})
+            answer[key] = people
+        else:
+            point_keys.append(key)
+            answer[key] = []
+    for i, (ref, text) in enumerate(lines[: 2 * len(point_keys)]):
+        words = text.split()[:12]
+        answer[point_keys[i % len(point_keys)]].append({"text": " ".join(words), "citations": [ref]})
+    return answer
+
+
+def grounded_reply(n: int, request: dict[str, Any]) -> Reply:
+    """The default script: a valid, grounded answer to every request."""
+    return Reply(body=completion(json.dumps(grounded_answer(request))))
+
+
+def forward_to(base_url: str) -> Script:
+    """A script that passes each request on to another server (to count calls to a real one)."""
+
+    def forward(n: int, request: dict[str, Any]) -> Reply:
+        post = urllib.request.Request(
+            f"{base_url.rstrip('/')}/chat/completions",
+            data=json.dumps(request).encode("utf-8"),
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(post, timeout=600) as response:
+                return Reply(status=response.status, body=json.loads(response.read()))
+        except urllib.error.HTTPError as exc:
+            return Reply(status=exc.code, body=exc.read().decode("utf-8", "replace"))
+
+    return forward
+
+
+class ScriptedServer:
+    """The server; use as a context manager. `url` is the base URL to give as `--base-url`."""
+
+    def __init__(self, script: Script = grounded_reply, latency: float = 0.0) -> None:
+        self.script = script
+        self.latency = latency
+        self.requests: list[Received] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+
+    def __enter__(self) -> ScriptedServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def max_in_flight(self) -> int:
+        """The most requests the server was answering at the same moment."""
+        events = []
+        for r in self.requests:
+            events += [(r.start, 1), (r.end if r.end is not None else float("inf"), -1)]
+        running = peak = 0
+        for _, step in sorted(events, key=lambda e: (e[0], e[1])):
+            running += step
+            peak = max(peak, running)
+        return peak
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                if not self.path.endswith("/chat/completions"):
+                    self._send(error(404, f"no route {self.path}"))
+                    return
+                with server._lock:
+                    headers = {k.lower(): v for k, v in self.headers.items()}
+                    received = Received(len(server.requests), body, headers, time.monotonic())
+                    server.requests.append(received)
+                reply = server.script(received.n, body)
+                server._stop.wait(reply.delay + server.latency)
+                try:
+                    self._send(reply)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                received.end = time.monotonic()
+
+            def do_GET(self) -> None:
+                self._send(error(404, f"no route {self.path}"))
+
+            def _send(self, reply: Reply) -> None:
+                raw = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
+                data = raw.encode("utf-8")
+                self.send_response(reply.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler

@@ -1,0 +1,360 @@
+"""The openai engine through the real CLI against a scripted OpenAI-compatible server on 127.0.0.1.
+
+Each test scripts what the server does (429, 500, hangs, broken JSON, cut-off
+answers, refusals, citations of sentences that don't exist) and checks the exit
+code, the message, the brief and the requests the server saw.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from briefer.brief import brief_model
+from briefer.templates import load_template
+from tests.conftest import SEED, assert_citations_grounded, items_of, run_brief
+from tests.scripted_server import (
+    Reply,
+    ScriptedServer,
+    completion,
+    error,
+    grounded_answer,
+    grounded_reply,
+)
+
+
+def brief_via(server: ScriptedServer, *args: str, **kwargs: Any) -> Any:
+    """Run `brief SEED --base-url <server> …` (JSON unless another format is given)."""
+    fmt = () if "--format" in args or "-o" in args else ("--format", "json")
+    return run_brief(str(SEED), "--base-url", server.url, *args, *fmt, **kwargs)
+
+
+def ok_json(result: Any) -> dict[str, Any]:
+    assert result.returncode == 0, result.stderr
+    brief: dict[str, Any] = json.loads(result.stdout)
+    brief_model(load_template(brief["template"])).model_validate(brief)
+    assert_citations_grounded(brief)
+    return brief
+
+
+def one_error_line(result: Any) -> str:
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("brief: error: ")
+    return lines[0]
+
+
+def test_grounded_brief_from_a_server() -> None:
+    with ScriptedServer() as server:
+        brief = ok_json(brief_via(server, "--model", "test-model"))
+    assert len(server.requests) == 1
+    request = server.requests[0].body
+    assert request["model"] == "test-model"
+    assert request["response_format"]["type"] == "json_schema"
+    assert request["response_format"]["json_schema"]["strict"] is True
+    schema = request["response_format"]["json_schema"]["schema"]
+    assert list(schema["properties"]) == ["participants", "agenda", "european_reaction", "open_questions"]
+    assert schema["$defs"]["id"]["enum"][:2] == ["S1:1", "S1:2"]
+    system, user = server.requests[0].messages
+    assert "european_reaction: How European governments" in system["content"]
+    assert user["content"].startswith("[S1:1] Secretary of State Marco Rubio")
+    assert len(server.requests[0].sentence_ids) == 28
+    assert brief["engine"] == {"name": "openai", "model": "test-model"}
+    assert brief["usage"] == {
+        "llm_calls": 1,
+        "prompt_tokens": 100,
+        "completion_tokens": 20,
+        "cached_calls": 0,
+    }
+    agenda = items_of(brief, "agenda")
+    assert agenda and all(item["supported"] is True for item in agenda)
+    assert brief["verification"]["items_dropped"] == 0
+    assert brief["verification"]["citations_checked"] == assert_citations_grounded(brief)
+
+
+def test_429_is_retried_after_retry_after() -> None:
+    def script(n: int, request: dict[str, Any]) -> Reply:
+        if n == 0:
+            return error(429, "Rate limit reached", headers={"Retry-After": "1"})
+        return grounded_reply(n, request)
+
+    with ScriptedServer(script) as server:
+        brief = ok_json(brief_via(server))
+    assert len(server.requests) == 2
+    assert server.requests[1].start - server.requests[0].start >= 0.95  # waited as told
+    assert brief["usage"]["llm_calls"] == 1
+
+
+def test_500_past_the_retry_limit_fails_with_no_file(tmp_path: Path) -> None:
+    with ScriptedServer(lambda n, r: error(500, "upstream exploded")) as server:
+        result = brief_via(server, "-o", str(tmp_path / "brief.md"))
+    assert result.returncode == 1
+    line = one_error_line(result)
+    assert "the model server failed (HTTP 500) after 4 attempts: upstream exploded" in line
+    assert len(server.requests) == 4  # one try and three retries, then it stops
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_hang_past_timeout_fails(tmp_path: Path) -> None:
+    started = time.monotonic()
+    with ScriptedServer(lambda n, r: Reply(body=completion("{}"), delay=30)) as server:
+        result = brief_via(server, "--timeout", "0.5", "-o", str(tmp_path / "brief.json"))
+    assert result.returncode == 1
+    line = one_error_line(result)
+    assert "did not answer within 0.5 s (4 attempts): raise --timeout or check the server" in line
+    assert len(server.requests) == 4
+    assert time.monotonic() - started < 25
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_invalid_json_is_asked_again_with_the_error() -> None:
+    def script(n: int, request: dict[str, Any]) -> Reply:
+        return Reply(body=completion('{"participants": [')) if n == 0 else grounded_reply(n, request)
+
+    with ScriptedServer(script) as server:
+        brief = ok_json(brief_via(server))
+    first, second = server.requests
+    assert len(first.messages) == 2
+    assert second.messages[:2] == first.messages
+    assert second.messages[2] == {"role": "assistant", "content": '{"participants": ['}
+    assert second.messages[3]["role"] == "user"
+    assert "not valid JSON" in second.messages[3]["content"]
+    assert brief["usage"]["llm_calls"] == 2
+
+
+def test_schema_violations_are_asked_again_without_growing_then_fail() -> None:
+    bad = [json.dumps({"participants": [], "agenda": [{"text": f"attempt {n}"}]}) for n in range(3)]
+
+    with ScriptedServer(lambda n, r: Reply(body=completion(bad[n]))) as server:
+        result = brief_via(server)
+    assert result.returncode == 1
+    line = one_error_line(result)
+    assert "does not match the schema" in line and "agenda.0.citations: Field required" in line
+    assert "(3 tries): try another --model" in line
+    assert len(server.requests) == 3  # the first ask and two re-asks, no more
+    original = server.requests[0].messages
+    for n, request in enumerate(server.requests[1:], start=1):
+        # Each re-ask is the original messages plus only the last bad answer and its error.
+        assert len(request.messages) == 4
+        assert request.messages[:2] == original
+        assert request.messages[2]["content"] == bad[n - 1]
+
+
+def test_schema_violation_then_valid() -> None:
+    def script(n: int, request: dict[str, Any]) -> Reply:
+        if n == 0:
+            return Reply(body=completion(json.dumps({"participants": "Rubio"})))
+        return grounded_reply(n, request)
+
+    with ScriptedServer(script) as server:
+        brief = ok_json(brief_via(server))
+    assert "participants: Input should be a valid list" in server.requests[1].messages[3]["content"]
+    assert items_of(brief, "agenda")
+
+
+def test_cut_off_answers_raise_the_limit_once_then_split_the_chunk() -> None:
+    def script(n: int, request: dict[str, Any]) -> Reply:
+        lines = request["messages"][1]["content"].count("\n") + 1
+        if lines > 10:
+            return Reply(body=completion('{"participants": [{"name": "Marco', finish_reason="length"))
+        return grounded_reply(n, request)
+
+    with ScriptedServer(script) as server:
+        brief = ok_json(brief_via(server, "--max-tokens", "300"))
+    sizes = [(len(r.sentence_ids), r.body["max_tokens"]) for r in server.requests]
+    # 28 sentences: cut off at 300 and at 600 tokens, then halves of 14 (cut off twice each),
+    # then quarters of 7 that fit.
+    assert sizes[:2] == [(28, 300), (28, 600)]
+    assert sorted(sizes[2:]) == sorted([(14, 300), (14, 600)] * 2 + [(7, 300)] * 4)
+    assert all(a.body != b.body for a, b in zip(server.requests, server.requests[1:], strict=False))
+    covered = sorted({ref for r in server.requests for ref in r.sentence_ids}, key=lambda s: int(s[3:]))
+    assert len(covered) == 28
+    assert brief["usage"]["llm_calls"] == len(server.requests) == 10
+
+
+def test_a_refusal_is_reported_as_such(tmp_path: Path) -> None:
+    refusal = completion(None, refusal="I can't help with that request.")
+    with ScriptedServer(lambda n, r: Reply(body=refusal)) as server:
+        result = brief_via(server, "-o", str(tmp_path / "brief.md"))
+    assert result.returncode == 1
+    assert one_error_line(result) == "brief: error: the model refused: I can't help with that request."
+    assert len(server.requests) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_items_citing_sentences_that_do_not_exist_are_dropped_and_counted() -> None:
+    def script(n: int, request: dict[str, Any]) -> Reply:
+        answer = grounded_answer(request)
+        answer["agenda"].append({"text": "Talks will resume in Geneva.", "citations": ["S1:999"]})
+        answer["agenda"].append({"text": "A made-up source.", "citations": ["S7:1", "bogus"]})
+        answer["open_questions"].append(
+            {"text": "Rubio is meeting Lavrov in Riyadh.", "citations": ["S1:999", "S1:1"]}
+        )
+        return Reply(body=completion(json.dumps(answer)))
+
+    with ScriptedServer(script) as server:
+        brief = ok_json(brief_via(server))
+    assert brief["verification"]["items_dropped"] == 2
+    texts = [item["text"] for section in brief["sections"] for item in section["items"]]
+    assert "Talks will resume in Geneva." not in texts and "A made-up source." not in texts
+    partial = next(i for i in items_of(brief, "open_questions") if i["text"].startswith("Rubio is meeting"))
+    assert [c["sentence"] for c in partial["citations"]] == [1]
+    assert partial["supported"] is True
+
+
+def test_items_their_citations_do_not_support_are_flagged() -> None:
+    def script(n: int, request: dict[str, Any]) -> Reply:
+        answer = grounded_answer(request)
+        answer["agenda"].insert(0, {"text": "Bananas ripen faster in Iceland.", "citations": ["S1:2"]})
+        answer["participants"].append({"name": "Angela Merkel", "role": "", "citations": ["S1:1"]})
+        return Reply(body=completion(json.dumps(answer)))
+
+    with ScriptedServer(script) as server:
+        result = brief_via(server, "--format", "markdown")
+    assert result.returncode == 0, result.stderr
+    assert "- Bananas ripen faster in Iceland.[^S1-2] _(not supported by its citations)_" in result.stdout
+    assert "- Angela Merkel[^S1-1] _(not supported by its citations)_" in result.stdout
+    with ScriptedServer(script) as server:
+        brief = ok_json(brief_via(server, "--no-cache"))
+    assert brief["verification"]["items_unsupported"] == 2
+
+
+def test_requests_overlap_under_concurrency_and_the_brief_keeps_source_order() -> None:
+    def slow_first(n: int, request: dict[str, Any]) -> Reply:
+        # Earlier chunks answer later, so completion order is the reverse of source order.
+        first = int(request["messages"][1]["content"].split("]", 1)[0].split(":")[1])
+        return Reply(body=completion(json.dumps(grounded_answer(request))), delay=max(0.0, 0.6 - first / 50))
+
+    with ScriptedServer(slow_first) as server:
+        parallel = ok_json(brief_via(server, "--chunk-tokens", "120", "--concurrency", "4", "--no-cache"))
+    assert len(server.requests) >= 6
+    assert server.max_in_flight() >= 2
+    assert server.max_in_flight() <= 4
+    with ScriptedServer(slow_first) as server:
+        serial = ok_json(brief_via(server, "--chunk-tokens", "120", "--concurrency", "1", "--no-cache"))
+    assert server.max_in_flight() == 1
+    assert parallel["sections"] == serial["sections"]
+    assert parallel["usage"]["llm_calls"] == serial["usage"]["llm_calls"] == len(server.requests)
+
+
+def test_a_second_identical_run_sends_nothing() -> None:
+    with ScriptedServer() as server:
+        first = ok_json(brief_via(server, "--chunk-tokens", "300"))
+        sent = len(server.requests)
+        second = ok_json(brief_via(server, "--chunk-tokens", "300"))
+        assert len(server.requests) == sent  # all answered from the cache
+        assert first["sections"] == second["sections"]
+        assert first["usage"]["llm_calls"] == sent and first["usage"]["cached_calls"] == 0
+        assert second["usage"] == {
+            "llm_calls": 0,
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "cached_calls": sent,
+        }
+        ok_json(brief_via(server, "--chunk-tokens", "300", "--no-cache"))
+        assert len(server.requests) == 2 * sent  # --no-cache asks again
+        ok_json(brief_via(server, "--chunk-tokens", "300", "--model", "another-model"))
+        assert len(server.requests) == 3 * sent  # another model is another request
+
+
+def test_a_corrupt_cache_is_reported_and_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BRIEF_CACHE_DIR", str(tmp_path))
+    (tmp_path / "responses.sqlite3").write_bytes(b"this is not a database" * 100)
+    with ScriptedServer() as server:
+        result = brief_via(server)
+        ok_json(result)
+        assert (
+            "cache" in result.stderr and "unusable" in result.stderr and "starting a new one" in result.stderr
+        )
+        again = brief_via(server)
+        ok_json(again)
+        assert again.stderr == ""
+    assert len(server.requests) == 1  # the rebuilt cache answered the second run
+
+
+def test_the_api_key_never_appears_in_output_errors_or_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = "sk-test-Zq8vN3wTQ1bL0fake"
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("BRIEF_CACHE_DIR", str(cache))
+    outputs: list[str] = []
+    with ScriptedServer() as server:
+        out = tmp_path / "brief.md"
+        result = brief_via(server, "-o", str(out), "--chunk-tokens", "300")
+        assert result.returncode == 0, result.stderr
+        outputs += [result.stdout, result.stderr, out.read_text()]
+        result = brief_via(server, "--chunk-tokens", "300", "--dry-run")
+        outputs += [result.stdout, result.stderr]
+    sent = server.requests[0].headers["authorization"]
+    assert sent == f"Bearer {key}"  # the server did get it
+    # Servers that echo the key back in their errors.
+    for status, message in ((500, f"cannot serve {sent}"), (401, f"Incorrect API key provided: {key}")):
+        with ScriptedServer(lambda n, r, s=status, m=message: error(s, m)) as server:
+            result = brief_via(server, "--no-cache")
+        assert result.returncode == 1
+        outputs += [result.stdout, result.stderr]
+    assert "rejected the API key (HTTP 401): check OPENAI_API_KEY" in outputs[-1]
+    assert "cannot serve Bearer [key]" in outputs[-3]
+    for text in outputs:
+        assert key not in text and key[8:] not in text
+    cached = b"".join(p.read_bytes() for p in cache.rglob("*") if p.is_file())
+    assert cached and key.encode() not in cached and key[8:].encode() not in cached
+
+
+def test_servers_without_strict_schemas_get_json_mode() -> None:
+    def script(n: int, request: dict[str, Any]) -> Reply:
+        if request.get("response_format", {}).get("type") == "json_schema":
+            return error(400, "response_format type json_schema is not supported by this server")
+        return grounded_reply(n, request)
+
+    with ScriptedServer(script) as server:
+        result = brief_via(server, "--chunk-tokens", "300", "--concurrency", "1")
+        brief = ok_json(result)
+    kinds = [r.body.get("response_format", {}).get("type") for r in server.requests]
+    # Strict with bounds, strict without, then JSON mode, which is kept for the rest of the run.
+    assert kinds[:3] == ["json_schema", "json_schema", "json_object"]
+    assert set(kinds[3:]) == {"json_object"}
+    assert "maxLength" in json.dumps(server.requests[0].body["response_format"])
+    assert "maxLength" not in json.dumps(server.requests[1].body["response_format"])
+    assert "The JSON must match this schema:" in server.requests[2].messages[0]["content"]
+    assert "asking for json object" in result.stderr or "now asking for json object" in result.stderr
+    assert items_of(brief, "agenda")
+
+
+def test_length_bounds_are_dropped_quietly_when_refused() -> None:
+    def script(n: int, request: dict[str, Any]) -> Reply:
+        if "maxLength" in json.dumps(request.get("response_format")):
+            return error(
+                400, "Invalid schema for response_format 'brief_sections': 'maxLength' is not permitted."
+            )
+        return grounded_reply(n, request)
+
+    with ScriptedServer(script) as server:
+        result = brief_via(server)
+        ok_json(result)
+    assert result.stderr == ""
+    assert [r.body["response_format"]["json_schema"]["strict"] for r in server.requests] == [True, True]
+
+
+def test_other_bad_requests_fail_with_the_servers_message() -> None:
+    with ScriptedServer(lambda n, r: error(400, "model 'nope' does not exist")) as server:
+        result = brief_via(server, "--model", "nope")
+    assert result.returncode == 1
+    assert one_error_line(result) == (
+        "brief: error: the model server rejected the request (HTTP 400): model 'nope' does not exist"
+    )
+    assert len(server.requests) == 1
+
+
+def test_an_unreachable_server_fails_with_one_line() -> None:
+    with ScriptedServer() as server:
+        url = server.url
+    result = run_brief(str(SEED), "--base-url", url, "--timeout", "2")
+    assert result.returncode == 1
+    assert "cannot reach the model server at http://127.0.0.1:" in one_error_line(result)

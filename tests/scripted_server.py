@@ -144,8 +144,9 @@ def grounded_reply(n: int, request: dict[str, Any]) -> Reply:
     return Reply(body=completion(json.dumps(grounded_answer(request))))
 
 
-def forward_to(base_url: str) -> Script:
-    """A script that passes each request on to another server (to count calls to a real one)."""
+def forward_to(base_url: str, answers: list[dict[str, Any]] | None = None) -> Script:
+    """A script that passes each request on to another server (to count calls to a real one);
+    the answers it gets back are appended to `answers`."""
 
     def forward(n: int, request: dict[str, Any]) -> Reply:
         post = urllib.request.Request(
@@ -155,9 +156,12 @@ def forward_to(base_url: str) -> Script:
         )
         try:
             with urllib.request.urlopen(post, timeout=600) as response:
-                return Reply(status=response.status, body=json.loads(response.read()))
+                body = json.loads(response.read())
         except urllib.error.HTTPError as exc:
             return Reply(status=exc.code, body=exc.read().decode("utf-8", "replace"))
+        if answers is not None:
+            answers.append(body)
+        return Reply(body=body)
 
     return forward
 

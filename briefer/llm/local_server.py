@@ -20,6 +20,7 @@ from briefer.errors import ModelError, UsageError
 
 _START_TIMEOUT = 120.0
 _QUIET = 0  # llama.cpp log verbosity: errors only
+SEED = 1
 
 
 class LocalServer:
@@ -46,6 +47,7 @@ class LocalServer:
         params.n_parallel = self.parallel
         params.n_ctx = self.slot_tokens * self.parallel
         params.verbosity = _QUIET
+        params.sampling.seed = SEED  # the same input gives the same brief
         try:
             self._server = xllamacpp.Server(params)
         except Exception as exc:  # xllamacpp raises plain RuntimeErrors

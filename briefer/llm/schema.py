@@ -5,9 +5,10 @@ points ({text, citations}); citations are sentence ids such as "S1:4", listed
 as an enum of the ids the model was shown, so a server that enforces the
 schema cannot cite a sentence that doesn't exist. All fields are required and
 no others allowed, as strict structured output wants.
-The schema also bounds list and string lengths (`maxItems`, `maxLength`), which
-keeps grammar-constrained local models from writing forever; servers that
-refuse those keywords get `unbounded(schema)`. The shape is always checked
+The schema also bounds list and string lengths (`minItems` 1 citation,
+`maxItems`, `maxLength`), which keeps grammar-constrained local models citing
+and from writing forever; servers that refuse those keywords get
+`unbounded(schema)`. The shape is always checked
 locally with pydantic, because some servers accept a schema and don't enforce it.
 """
 
@@ -30,7 +31,7 @@ MAX_CITATIONS = 5
 MAX_TEXT_CHARS = 300
 MAX_NAME_CHARS = 80
 MAX_ROLE_CHARS = 150
-_BOUNDS = frozenset({"maxItems", "maxLength"})
+_BOUNDS = frozenset({"minItems", "maxItems", "maxLength"})
 
 Ref = tuple[str, int]
 
@@ -64,7 +65,7 @@ class AnswerError(ValueError):
 
 
 def _citations() -> dict[str, Any]:
-    return {"type": "array", "items": {"$ref": "#/$defs/id"}, "maxItems": MAX_CITATIONS}
+    return {"type": "array", "items": {"$ref": "#/$defs/id"}, "minItems": 1, "maxItems": MAX_CITATIONS}
 
 
 def _string(max_length: int) -> dict[str, Any]:

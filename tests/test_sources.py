@@ -99,7 +99,8 @@ def test_directory_expands_to_text_files_recursively_in_sorted_order(tmp_path: P
     for name in ("g.txt", "a.txt", "c/e/f.md", "b.md", "c/d.txt"):
         write(root / name, f"Text of {name} is here.\n")
     # Ignored: other suffixes, hidden files, anything inside hidden directories.
-    write(root / "slides.pdf", b"%PDF-1.4 not text")
+    # (.html, .pdf and .docx files are read too: see test_formats.py.)
+    write(root / "sheet.xlsx", b"PK\x03\x04 not a text file")
     write(root / "data.csv", "a,b\n1,2\n")
     write(root / "c" / "image.png", b"\x89PNG")
     write(root / ".hidden.txt", "Hidden text.\n")
@@ -133,14 +134,15 @@ def test_directory_and_files_mix_keeps_argument_order(tmp_path: Path) -> None:
 
 def test_directory_without_text_files_is_an_error(tmp_path: Path) -> None:
     folder = tmp_path / "attachments"
-    write(folder / "slides.pdf", b"%PDF-1.4")
+    write(folder / "sheet.xlsx", b"PK\x03\x04")
+    write(folder / "photo.jpg", b"\xff\xd8\xff")
     write(folder / ".hidden.txt", "Hidden, so not counted.\n")
 
     with pytest.raises(SourceError) as caught:
         load_sources([str(folder)])
 
     assert str(folder) in str(caught.value)
-    assert "no .txt or .md files" in str(caught.value)
+    assert "no .txt, .md, .html, .pdf or .docx files" in str(caught.value)
     assert caught.value.path == str(folder)
     assert isinstance(caught.value, UsageError) and caught.value.exit_code == 2
 
@@ -166,20 +168,57 @@ def test_crlf_and_lone_cr_become_newlines(tmp_path: Path) -> None:
     assert source.title == "Title line"
 
 
-def test_undecodable_bytes_are_replaced_and_warned_about(
+def test_legacy_8bit_text_is_detected_and_warned_about(
     tmp_path: Path, briefer_log: pytest.LogCaptureFixture
 ) -> None:
+    # Short Latin-1/cp1252 text fits several code pages equally; cp1252 is preferred among equals.
     path = write(tmp_path / "latin1.txt", b"The mayor of Malm\xf6 spoke.\nThe caf\xe9 was closed.\n")
 
     source = load_sources([str(path)])[0]
 
-    assert source.text == "The mayor of Malm\ufffd spoke.\nThe caf\ufffd was closed.\n"
+    assert source.text == "The mayor of Malmö spoke.\nThe café was closed.\n"
+    assert warnings_of(briefer_log) == [f"{path}: not UTF-8; decoded as cp1252 (detected)"]
+
+
+def test_other_code_pages_are_detected(tmp_path: Path, briefer_log: pytest.LogCaptureFixture) -> None:
+    text = "Министр иностранных дел встретился с премьером в Москве в понедельник.\n"
+    path = write(tmp_path / "cp1251.txt", text.encode("cp1251"))
+
+    assert load_sources([str(path)])[0].text == text
+    assert warnings_of(briefer_log) == [f"{path}: not UTF-8; decoded as cp1251 (detected)"]
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-32"])
+def test_utf16_and_utf32_with_a_byte_order_mark(
+    tmp_path: Path, briefer_log: pytest.LogCaptureFixture, codec: str
+) -> None:
+    text = "# Tromsø talks\n\nAnna Berg met Jonas Dahl.\n"
+    data = text.encode(codec) if codec != "utf-16-be" else b"\xfe\xff" + text.encode(codec)
+    path = write(tmp_path / "wide.txt", data)
+
+    source = load_sources([str(path)])[0]
+
+    assert (source.text, source.title) == (text, "Tromsø talks")
+    name = codec[:6].upper()
+    assert warnings_of(briefer_log) == [f"{path}: not UTF-8; decoded as {name} (from its byte-order mark)"]
+
+
+def test_undecodable_bytes_are_replaced_and_warned_about(
+    tmp_path: Path, briefer_log: pytest.LogCaptureFixture
+) -> None:
+    # Valid multi-byte UTF-8 (ü, –) says the file is UTF-8; the stray \xf6 and \xe9 are damage, not cp1252.
+    data = "Zürich – the mayor of Malm".encode() + b"\xf6 spoke.\nThe caf\xe9 was closed.\n"
+    path = write(tmp_path / "damaged.txt", data)
+
+    source = load_sources([str(path)])[0]
+
+    assert source.text == "Zürich – the mayor of Malm\ufffd spoke.\nThe caf\ufffd was closed.\n"
     warnings = warnings_of(briefer_log)
     assert len(warnings) == 1
     assert str(path) in warnings[0]
     assert "not valid UTF-8" in warnings[0]
-    assert "U+FFFD" in warnings[0]
-    assert "offset 17" in warnings[0]
+    assert "2 undecodable byte(s) replaced with U+FFFD" in warnings[0]
+    assert "offset 29" in warnings[0]
 
 
 def test_valid_utf8_logs_no_warning(tmp_path: Path, briefer_log: pytest.LogCaptureFixture) -> None:
@@ -208,7 +247,7 @@ def test_undecodable_byte_count_is_exact(tmp_path: Path, briefer_log: pytest.Log
 def _bad_inputs(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     """Each kind of unreadable source: (path, words its error message must hold)."""
     no_text_dir = tmp_path / "scans"
-    write(no_text_dir / "page1.pdf", b"%PDF-1.4")
+    write(no_text_dir / "page1.tiff", b"II*\x00")
     write(no_text_dir / "page2.jpg", b"\xff\xd8\xff")
     return {
         "missing": (tmp_path / "does-not-exist.txt", "no such file or directory"),
@@ -216,7 +255,7 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[Path, str]]:
         "whitespace": (write(tmp_path / "blank.md", " \n\t\r\n   \n"), "is empty"),
         "bom-only": (write(tmp_path / "bom-only.txt", b"\xef\xbb\xbf\r\n"), "is empty"),
         "binary": (write(tmp_path / "data.txt", b"GIF89a\x00\x01\x02binary\x00stuff"), "binary"),
-        "no-text-dir": (no_text_dir, "no .txt or .md files"),
+        "no-text-dir": (no_text_dir, "no .txt, .md, .html, .pdf or .docx files"),
     }
 
 
@@ -320,10 +359,21 @@ def test_cli_bad_input_with_json_format_prints_nothing_on_stdout(tmp_path: Path)
     _assert_one_error_line(result, path, problem)
 
 
-def test_cli_undecodable_bytes_warn_once_and_succeed(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("data", "warning", "place"),
+    [
+        (b"in Troms\xf8 on Monday.", "not UTF-8; decoded as cp1252 (detected)", "Tromsø"),
+        # Mostly UTF-8 (the en dash) with one damaged byte: replaced, not guessed.
+        ("in Tromsø – ".encode() + b"Troms\xf8 on Monday.", "not valid UTF-8", "Troms\ufffd"),
+    ],
+    ids=["detected", "undecodable"],
+)
+def test_cli_non_utf8_text_warns_once_and_succeeds(
+    tmp_path: Path, data: bytes, warning: str, place: str
+) -> None:
     path = write(
-        tmp_path / "cp1252.txt",
-        b"Foreign Minister Anna Berg met Prime Minister Jonas Dahl in Troms\xf8 on Monday.\n"
+        tmp_path / "legacy.txt",
+        b"Foreign Minister Anna Berg met Prime Minister Jonas Dahl " + data + b"\n"
         b"The two leaders discussed energy cooperation and Arctic security.\n",
     )
 
@@ -333,14 +383,13 @@ def test_cli_undecodable_bytes_warn_once_and_succeed(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
     warnings = [line for line in result.stderr.splitlines() if line.startswith("brief: warning:")]
     assert len(warnings) == 1, result.stderr
-    assert str(path) in warnings[0]
-    assert "not valid UTF-8" in warnings[0]
+    assert warnings[0].startswith(f"brief: warning: {path}: {warning}")
     assert "error" not in result.stderr
     brief = json.loads(result.stdout)
     assert [s["path"] for s in brief["sources"]] == [str(path)]
     assert assert_citations_grounded(brief) > 0
     quotes = [c["quote"] for sec in brief["sections"] for item in sec["items"] for c in item["citations"]]
-    assert any("Troms\ufffd" in q for q in quotes)
+    assert any(place in q for q in quotes)
 
 
 def test_cli_quiet_suppresses_the_undecodable_warning(tmp_path: Path) -> None:

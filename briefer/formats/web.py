@@ -1,0 +1,118 @@
+"""http(s) URLs: fetched with a timeout and a size limit, then read by the reader the content type names.
+
+BRIEF_FETCH_TIMEOUT (seconds, default 20) bounds connecting, each read and the whole download;
+BRIEF_FETCH_MAX_BYTES (default 10 MB) bounds the body, counted while it streams in.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass
+
+from briefer.errors import SourceError, UsageError
+from briefer.formats.document import reason
+
+DEFAULT_TIMEOUT = 20.0
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+MAX_REDIRECTS = 5
+_URL = re.compile(r"^https?://", re.IGNORECASE)
+_OTHER_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """A downloaded body with its media type (`text/html`) and declared charset, if any."""
+
+    data: bytes
+    media_type: str
+    charset: str | None
+
+
+def is_url(arg: str) -> bool:
+    """True for http:// and https:// URLs; other schemes are refused with a clear error."""
+    if _URL.match(arg):
+        return True
+    if _OTHER_SCHEME.match(arg):
+        scheme = arg.split(":", 1)[0]
+        raise SourceError(arg, f"unsupported URL scheme {scheme}: (briefer fetches http and https URLs)")
+    return False
+
+
+def fetch(url: str) -> Fetched:
+    """GET `url`, following up to MAX_REDIRECTS redirects; every failure is a SourceError naming the URL."""
+    import httpx
+
+    from briefer import __version__
+
+    timeout, limit = fetch_timeout(), fetch_max_bytes()
+    deadline = time.monotonic() + timeout
+    headers = {"User-Agent": f"briefer/{__version__}", "Accept": "text/html, application/pdf, text/*;q=0.8"}
+    try:
+        with (
+            httpx.Client(
+                timeout=timeout, follow_redirects=True, max_redirects=MAX_REDIRECTS, headers=headers
+            ) as client,
+            client.stream("GET", url) as response,
+        ):
+            if response.status_code >= 400:
+                raise SourceError(url, f"HTTP {response.status_code} {response.reason_phrase}".rstrip())
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise SourceError(url, _too_large(limit))
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > limit:
+                    raise SourceError(url, _too_large(limit))
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout("the whole download took too long")
+            media_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            return Fetched(bytes(body), media_type, response.charset_encoding)
+    except httpx.TimeoutException as exc:
+        raise SourceError(
+            url, f"timed out after {timeout:g} s (set BRIEF_FETCH_TIMEOUT to wait longer)"
+        ) from exc
+    except httpx.TooManyRedirects as exc:
+        raise SourceError(url, f"too many redirects (more than {MAX_REDIRECTS})") from exc
+    except httpx.ConnectError as exc:
+        raise SourceError(url, f"cannot connect ({reason(exc)})") from exc
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+        raise SourceError(url, f"not a valid URL ({reason(exc)})") from exc
+    except httpx.HTTPError as exc:
+        raise SourceError(url, f"cannot fetch ({reason(exc)})") from exc
+
+
+def fetch_timeout() -> float:
+    """Seconds from BRIEF_FETCH_TIMEOUT, else DEFAULT_TIMEOUT."""
+    return _positive("BRIEF_FETCH_TIMEOUT", DEFAULT_TIMEOUT, float, "a number of seconds")
+
+
+def fetch_max_bytes() -> int:
+    """Bytes from BRIEF_FETCH_MAX_BYTES, else DEFAULT_MAX_BYTES."""
+    return int(_positive("BRIEF_FETCH_MAX_BYTES", DEFAULT_MAX_BYTES, int, "a whole number of bytes"))
+
+
+def _positive(name: str, default: float, kind: type[float] | type[int], what: str) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise UsageError(f"{name} must be {what} above 0, not {raw!r}")
+    return value
+
+
+def _too_large(limit: int) -> str:
+    return f"larger than the {_size(limit)} limit (set BRIEF_FETCH_MAX_BYTES to raise it)"
+
+
+def _size(count: int) -> str:
+    for unit, size in (("MB", 1024 * 1024), ("KB", 1024)):
+        if count >= size and count % size == 0:
+            return f"{count // size} {unit}"
+    return f"{count:,} bytes"

@@ -358,3 +358,27 @@ def test_an_unreachable_server_fails_with_one_line() -> None:
     result = run_brief(str(SEED), "--base-url", url, "--timeout", "2")
     assert result.returncode == 1
     assert "cannot reach the model server at http://127.0.0.1:" in one_error_line(result)
+
+
+def test_several_sources_share_a_call_and_keep_the_offline_comparison(tmp_path: Path) -> None:
+    wire, paper = tmp_path / "wire.txt", tmp_path / "paper.txt"
+    wire.write_text(
+        "The explosion on the Piccadilly line killed 26 people, police said on Friday.\n"
+        "Commissioner Ian Blair said the investigation would take weeks.\n"
+    )
+    paper.write_text(
+        "Police said the explosion on the Piccadilly line killed 27 people.\n"
+        "Prime Minister Tony Blair visited the station on Saturday.\n"
+    )
+    with ScriptedServer() as server:
+        result = run_brief(str(wire), str(paper), "--base-url", server.url, "--format", "json")
+    brief = ok_json(result)
+    assert len(server.requests) == 1  # two short sources, one call
+    assert server.requests[0].sentence_ids == ["S1:1", "S1:2", "S2:1", "S2:2"]
+    assert [d["text"] for d in brief["differences"]] == [
+        "People killed: 26 according to S1, 27 according to S2"
+    ]
+    cited = {
+        c["source"] for section in brief["sections"] for item in section["items"] for c in item["citations"]
+    }
+    assert cited == {"S1", "S2"}

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from briefer.chunking import Chunk
 from briefer.config import Settings, resolve_settings
+from briefer.differences import find_differences
 from briefer.engines.base import Engine
 from briefer.errors import ModelError, RefusalError
 from briefer.findings import Finding, Findings
@@ -113,6 +114,10 @@ class OpenAIEngine(Engine):
         from briefer.llm.reduce import reduce_findings
 
         return reduce_findings(self, findings, template, sentences, source_order, self.reduce_budget)
+
+    def differences(self, sentences: Mapping[str, Sequence[Sentence]]) -> Findings:
+        """Where sources differ: the same offline comparison of numbers and dates as the extractive engine."""
+        return Findings(items=find_differences(sentences))
 
     def answer_model(self, template: Template) -> type[BaseModel]:
         """The pydantic model that checks answers for `template` (built once per template)."""

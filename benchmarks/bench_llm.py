@@ -1,0 +1,146 @@
+"""The openai engine against a scripted server with 0.5 s latency: concurrency speed-up and prompt size.
+
+Run from the project root, in the project's virtualenv:
+
+    python benchmarks/bench_llm.py                 # WikiNews cluster M002 (ten articles)
+    python benchmarks/bench_llm.py --cluster M000  # another cluster (M000, M001, M002)
+
+The input is the ten WikiNews articles of one cluster of
+``../shared/eval/multiling2011_sacrerouge/documents.jsonl``, written at run time to
+a temporary folder (one ``.txt`` per article; nothing is copied into the
+repository). The server is ``tests/scripted_server.py``: it answers every request
+after 0.5 s with a valid answer computed from the request.
+
+1. Wall time at ``--concurrency 1`` and ``4``, with ``--chunk-tokens`` picked so the
+   run makes about 12 calls. Two figures each: the model stage alone (first to last
+   chunk, from the pipeline's progress callback) and the whole brief in process
+   (sentences, chunks, calls, merge), best of ``--repeat`` runs. Target: at least 2.5x
+   faster at 4.
+2. Characters sent to the model per source character at the default chunking
+   (3000 tokens): the messages' text, and the messages plus the JSON schema sent in
+   ``response_format``. Target: at most 1.5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from briefer.chunking import DEFAULT_CHUNK_TOKENS  # noqa: E402
+from briefer.config import resolve_settings  # noqa: E402
+from briefer.engines.openai_engine import OpenAIEngine  # noqa: E402
+from briefer.pipeline import Progress, make_brief, prepare  # noqa: E402
+from briefer.sources import Source, load_sources  # noqa: E402
+from briefer.templates import load_template  # noqa: E402
+from tests.scripted_server import ScriptedServer  # noqa: E402
+
+WIKINEWS = ROOT.parent / "shared" / "eval" / "multiling2011_sacrerouge" / "documents.jsonl"
+LATENCY = 0.5
+TARGET_CALLS = 12
+
+
+def write_cluster(cluster: str, folder: Path) -> list[Source]:
+    """The cluster's ten articles as .txt files in `folder`, loaded as sources."""
+    with WIKINEWS.open(encoding="utf-8") as handle:
+        rows = {row["instance_id"]: row for row in map(json.loads, handle)}
+    paths = []
+    for doc in rows[cluster]["documents"]:
+        path = folder / f"{doc['filename']}.txt"
+        path.write_text("\n\n".join(doc["text"]) + "\n", encoding="utf-8")
+        paths.append(str(path))
+    return load_sources(paths)
+
+
+def engine(url: str, concurrency: int) -> OpenAIEngine:
+    return OpenAIEngine(resolve_settings(base_url=url, concurrency=concurrency, no_cache=True, env={}))
+
+
+def calls_for(sources: list[Source], chunk_tokens: int) -> int:
+    _, chunks = prepare(sources, chunk_tokens)
+    return len(engine("http://unused/v1", 1).plan(chunks, chunk_tokens))
+
+
+def pick_chunk_tokens(sources: list[Source]) -> int:
+    """The chunk budget whose run makes the number of calls closest to 12 (the larger budget on ties)."""
+    best = min(range(2000, 150, -50), key=lambda n: abs(calls_for(sources, n) - TARGET_CALLS))
+    return best
+
+
+def timed_run(sources: list[Source], chunk_tokens: int, concurrency: int) -> tuple[float, float, int]:
+    """(model stage seconds, whole brief seconds, requests) for one in-process brief."""
+    marks: dict[str, float] = {}
+
+    def progress(step: Progress) -> None:
+        if step.stage == "chunks" and step.done == 0:
+            marks["first"] = time.perf_counter()
+        if step.stage == "chunks" and step.done == step.total:
+            marks["last"] = time.perf_counter()
+
+    template = load_template("policy")
+    with ScriptedServer(latency=LATENCY) as server:
+        started = time.perf_counter()
+        make_brief(sources, template, engine(server.url, concurrency), chunk_tokens, on_progress=progress)
+        whole = time.perf_counter() - started
+    return marks["last"] - marks["first"], whole, len(server.requests)
+
+
+def chars_sent(sources: list[Source]) -> tuple[float, float, int]:
+    """(message chars per source char, with schema, requests) at the default chunking."""
+    with ScriptedServer() as server:
+        make_brief(sources, load_template("policy"), engine(server.url, 4), DEFAULT_CHUNK_TOKENS)
+    source_chars = sum(len(s.text) for s in sources)
+    messages = sum(len(m["content"]) for r in server.requests for m in r.messages)
+    schemas = sum(len(json.dumps(r.body.get("response_format", {}))) for r in server.requests)
+    return messages / source_chars, (messages + schemas) / source_chars, len(server.requests)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--cluster", default="M002", choices=["M000", "M001", "M002"])
+    parser.add_argument("--repeat", type=int, default=2, help="runs per setting; the best is kept")
+    args = parser.parse_args()
+    if not WIKINEWS.is_file():
+        print(f"skipped: {WIKINEWS} is absent (the shared evaluation data is not on this machine)")
+        return 0
+    with tempfile.TemporaryDirectory(prefix="briefer-bench-llm-") as tmp:
+        sources = write_cluster(args.cluster, Path(tmp))
+        chars = sum(len(s.text) for s in sources)
+        chunk_tokens = pick_chunk_tokens(sources)
+        _, chunks = prepare(sources, chunk_tokens)
+        print(f"input: WikiNews cluster {args.cluster}, {len(sources)} articles, {chars:,} characters")
+        print(
+            f"scripted server latency {LATENCY} s; --chunk-tokens {chunk_tokens}: {len(chunks)} chunks, "
+            f"{calls_for(sources, chunk_tokens)} calls"
+        )
+        results = {}
+        for concurrency in (1, 4):
+            runs = [timed_run(sources, chunk_tokens, concurrency) for _ in range(args.repeat)]
+            stage, whole, requests = min(runs)
+            results[concurrency] = (stage, whole)
+            print(
+                f"--concurrency {concurrency}: model stage {stage:.2f} s, whole brief {whole:.2f} s "
+                f"({requests} requests)"
+            )
+        print(
+            f"speed-up at 4: model stage {results[1][0] / results[4][0]:.2f}x, "
+            f"whole brief {results[1][1] / results[4][1]:.2f}x (target: at least 2.5x)"
+        )
+        ratio, with_schema, requests = chars_sent(sources)
+        print(
+            f"default chunking ({DEFAULT_CHUNK_TOKENS} tokens, {requests} calls): {ratio:.2f} characters of "
+            f"messages sent per source character, {with_schema:.2f} with the JSON schema (target: at most 1.5)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

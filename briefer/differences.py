@@ -11,6 +11,7 @@ and "52" do not disagree.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
@@ -23,6 +24,7 @@ from briefer.sentences import Entity, Sentence
 DIFFERENCES_KEY = "differences"
 MAX_DIFFERENCES = 8
 _SAME_SUBJECT = 0.3
+_MIN_CONTENT_WORDS = 4
 _NEAR = 8
 _CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ"})
 _HEDGES = frozenset(
@@ -107,6 +109,11 @@ _MONTHS = {
     )
     for name in names
 }
+_CHECKABLE = re.compile(
+    r"\d|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|"
+    r"eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand|million|billion)\b",
+    re.IGNORECASE,
+)
 _DAY_MONTH = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?([A-Za-z]{3,9})\.?\b")
 _MONTH_DAY = re.compile(r"\b([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b")
 
@@ -148,6 +155,35 @@ def find_differences(sentences: Mapping[str, Sequence[Sentence]]) -> list[Findin
                 continue
             found[key] = Finding(DIFFERENCES_KEY, _describe(first, second), _refs(first, second), score=1.0)
     return list(found.values())[:MAX_DIFFERENCES]
+
+
+def candidate_pairs(
+    sentences: Mapping[str, Sequence[Sentence]], limit: int = 40
+) -> list[tuple[Sentence, Sentence]]:
+    """Pairs of sentences from different sources about the same thing, each holding a number or a date.
+
+    These are where two sources can disagree on a checkable fact; an LLM engine
+    is shown these pairs rather than every sentence. Most similar pairs first.
+    """
+    holders = [s for numbered in sentences.values() for s in numbered if _CHECKABLE.search(s.text)]
+    words = {s.ref: _content_words(s) for s in holders}
+    holders = [s for s in holders if len(words[s.ref]) >= _MIN_CONTENT_WORDS]  # not datelines
+    postings: dict[str, list[int]] = {}
+    for i, sentence in enumerate(holders):
+        for word in words[sentence.ref]:
+            postings.setdefault(word, []).append(i)
+    scored: list[tuple[float, int, int]] = []
+    for i, sentence in enumerate(holders):
+        shared = Counter(j for word in words[sentence.ref] for j in postings[word] if j > i)
+        for j, _ in shared.items():
+            other = holders[j]
+            if other.source == sentence.source:
+                continue
+            similarity = _jaccard(words[sentence.ref], words[other.ref])
+            if similarity >= _SAME_SUBJECT:
+                scored.append((-similarity, i, j))
+    scored.sort()
+    return [(holders[i], holders[j]) for _, i, j in scored[:limit]]
 
 
 def _refs(first: _Fact, second: _Fact) -> list[tuple[str, int]]:

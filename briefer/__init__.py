@@ -3,12 +3,27 @@
 from briefer import load_sources, make_brief, render_markdown
 brief = make_brief(load_sources(["article.txt"]), template="policy")
 print(render_markdown(brief))
+
+With a model (OPENAI_API_KEY, or base_url for any OpenAI-compatible server):
+engine = get_engine("openai", resolve_settings(engine="openai", model="gpt-4.1-mini"))
+brief = make_brief(load_sources(["article.txt"]), engine=engine)
 """
 
 from __future__ import annotations
 
 from briefer.brief import Brief, Citation, Item, Section, brief_model
-from briefer.errors import BriefError, RunError, SourceError, TemplateError, UsageError
+from briefer.config import Settings, resolve_settings
+from briefer.engines import get_engine
+from briefer.errors import (
+    BriefError,
+    ConfigError,
+    ModelError,
+    RefusalError,
+    RunError,
+    SourceError,
+    TemplateError,
+    UsageError,
+)
 from briefer.pipeline import make_brief
 from briefer.render import render_html, render_json, render_markdown, render_terminal
 from briefer.sources import Source, load_sources
@@ -20,9 +35,13 @@ __all__ = [
     "Brief",
     "BriefError",
     "Citation",
+    "ConfigError",
     "Item",
+    "ModelError",
+    "RefusalError",
     "RunError",
     "Section",
+    "Settings",
     "Source",
     "SourceError",
     "Template",
@@ -31,6 +50,7 @@ __all__ = [
     "__version__",
     "brief_model",
     "builtin_templates",
+    "get_engine",
     "load_sources",
     "load_template",
     "make_brief",
@@ -38,4 +58,5 @@ __all__ = [
     "render_json",
     "render_markdown",
     "render_terminal",
+    "resolve_settings",
 ]

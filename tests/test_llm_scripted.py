@@ -8,6 +8,9 @@ code, the message, the brief and the requests the server saw.
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -16,7 +19,7 @@ import pytest
 
 from briefer.brief import brief_model
 from briefer.templates import load_template
-from tests.conftest import SEED, assert_citations_grounded, items_of, run_brief
+from tests.conftest import ROOT, SEED, assert_citations_grounded, items_of, run_brief
 from tests.scripted_server import (
     Reply,
     ScriptedServer,
@@ -382,3 +385,23 @@ def test_several_sources_share_a_call_and_keep_the_offline_comparison(tmp_path: 
         c["source"] for section in brief["sections"] for item in section["items"] for c in item["citations"]
     }
     assert cited == {"S1", "S2"}
+
+
+def test_ctrl_c_during_concurrent_calls_exits_at_once_without_output(tmp_path: Path) -> None:
+    out = tmp_path / "brief.md"
+    with ScriptedServer(lambda n, r: Reply(body=completion("{}"), delay=60)) as server:
+        args = [str(SEED), "--base-url", server.url, "--chunk-tokens", "200", "-o", str(out)]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "briefer", *args], cwd=ROOT, stderr=subprocess.PIPE, text=True
+        )
+        deadline = time.monotonic() + 60
+        while len(server.requests) < 4 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(server.requests) == 4  # four calls in flight, the rest waiting
+        interrupted = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert stderr.strip() == "brief: interrupted"  # (click starts a new line first)
+    assert time.monotonic() - interrupted < 10  # calls in flight are not waited for
+    assert list(tmp_path.iterdir()) == []

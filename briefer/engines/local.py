@@ -17,6 +17,7 @@ from briefer.chunking import DEFAULT_CHUNK_TOKENS, Chunk
 from briefer.config import NO_KEY_PLACEHOLDER, Settings, resolve_settings
 from briefer.engines.base import Engine
 from briefer.engines.openai_engine import OpenAIEngine
+from briefer.errors import UsageError
 from briefer.llm.local_server import LocalServer
 from briefer.templates import Template
 
@@ -38,6 +39,8 @@ class LocalEngine(OpenAIEngine):
     def __init__(self, settings: Settings | None = None) -> None:
         settings = settings or resolve_settings(engine="local")
         path = Path(settings.model).expanduser()
+        if not path.is_file():
+            raise UsageError(f"{path}: no such model file (give --model path/to/model.gguf)")
         super().__init__(replace(settings, api_key=NO_KEY_PLACEHOLDER, base_url=None))
         self.model = path.name
         self.server = LocalServer(path, settings.concurrency, self._slot_tokens(DEFAULT_CHUNK_TOKENS))

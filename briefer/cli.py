@@ -162,6 +162,7 @@ def brief_command(
         concurrency=concurrency,
         max_tokens=max_tokens,
         no_cache=no_cache,
+        need_key=not dry_run,
     )
     runner = get_engine(settings.engine, settings)
     loaded = load_sources(sources)

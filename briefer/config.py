@@ -111,6 +111,7 @@ def resolve_settings(
     concurrency: int | None = None,
     max_tokens: int | None = None,
     no_cache: bool = False,
+    need_key: bool = True,
     env: Mapping[str, str] | None = None,
     config: ConfigFile | None = None,
 ) -> Settings:
@@ -118,7 +119,8 @@ def resolve_settings(
 
     The engine, unless given, is `openai` when a key or a server address is known
     (`OPENAI_API_KEY`, `OPENAI_BASE_URL`, `--base-url` or the config's `base_url`),
-    else the config's `engine`, else `extractive`.
+    else the config's `engine`, else `extractive`. With `need_key` False (a dry
+    run) the openai engine may have neither.
     """
     env = os.environ if env is None else env
     config = load_config() if config is None else config
@@ -129,7 +131,7 @@ def resolve_settings(
         raise UsageError(f"unknown engine {named!r}: choose one of {', '.join(get_args(EngineName))}")
     chosen = cast(EngineName, named)
     chosen_model = model or env.get("BRIEF_MODEL") or config.model or DEFAULT_MODEL
-    if chosen == "openai" and not key and not url:
+    if chosen == "openai" and not key and not url and need_key:
         raise UsageError(
             "no key found: set OPENAI_API_KEY, give --base-url for an OpenAI-compatible server, "
             "or pass --engine extractive"

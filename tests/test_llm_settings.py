@@ -66,6 +66,8 @@ def test_a_server_without_a_key_gets_a_placeholder_and_keys_stay_out_of_repr() -
 def test_openai_without_key_or_server_says_what_to_do() -> None:
     with pytest.raises(UsageError, match="no key found: set OPENAI_API_KEY, give --base-url"):
         resolve_settings(engine="openai", env={}, config=ConfigFile())
+    result = run_brief(str(SEED), "--engine", "openai", "--dry-run")  # costs can be estimated without a key
+    assert result.returncode == 0 and "Estimated cost: $" in result.stdout
     result = run_brief(str(SEED), "--engine", "openai")
     assert result.returncode == 2
     assert result.stderr == (

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
-from briefer.brief import Brief, EngineInfo, Item, Section, SourceInfo, Usage, brief_model
+from briefer.brief import Brief, EngineInfo, Section, SourceInfo, Usage, brief_model
 from briefer.chunking import DEFAULT_CHUNK_TOKENS, Chunk, chunk_sentences
 from briefer.engines import Engine, get_engine
 from briefer.findings import Findings
@@ -63,14 +63,16 @@ def make_brief(
         results = _extract_all(engine, units, template, report)
         verified, verification = verify([f for r in results for f in r.items], sentences, template)
         reduced = engine.reduce(verified, template, sentences, [s.id for s in sources])
+        # Only several sources can differ; asked before close(), which stops a local model server.
+        found = engine.differences(sentences) if len(sources) > 1 else Findings()
     finally:
         engine.close()
-    for result in [*results, reduced]:
+    for result in [*results, reduced, found]:
         usage.llm_calls += result.llm_calls
         usage.prompt_tokens += result.prompt_tokens
         usage.completion_tokens += result.completion_tokens
         verification.items_dropped += result.dropped
-    cached = sum(r.cached_calls for r in [*results, reduced])
+    cached = sum(r.cached_calls for r in [*results, reduced, found])
     if cached or usage.llm_calls:
         usage.cached_calls = cached
     verified = reduced.items
@@ -78,13 +80,7 @@ def make_brief(
     sections = merge(
         verified, sentences, template, [s.id for s in sources], exclusive_sentences=engine.exclusive_sentences
     )
-    differences: list[Item] = []
-    if len(sources) > 1:
-        found = engine.differences(sentences)
-        usage.llm_calls += found.llm_calls
-        usage.prompt_tokens += found.prompt_tokens
-        usage.completion_tokens += found.completion_tokens
-        differences = merge_differences(found.items, sentences, [s.id for s in sources], verification)
+    differences = merge_differences(found.items, sentences, [s.id for s in sources], verification)
     cited = [*sections, Section(key="differences", title="Where sources differ", items=differences)]
     verification.citations_checked = check_citations(cited, sentences)
     citing = Counter(

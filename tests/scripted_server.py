@@ -114,6 +114,8 @@ def grounded_answer(request: dict[str, Any]) -> dict[str, Any]:
     """A valid answer to `request`: real people and points taken from the sentences it carries."""
     name, schema = request_schema(request)
     user = next(m["content"] for m in request["messages"] if m["role"] == "user")
+    if name == "source_differences":
+        return {"differences": differing_pairs(user)}
     if name == "merged_points":
         ids = [m.group(1) for m in _CANDIDATE.finditer(user)]
         texts = {m.group(1): m.group(2) for m in _CANDIDATE.finditer(user)}
@@ -137,6 +139,21 @@ def grounded_answer(request: dict[str, Any]) -> dict[str, Any]:
         words = text.split()[:12]
         answer[point_keys[i % len(point_keys)]].append({"text": " ".join(words), "citations": [ref]})
     return answer
+
+
+def differing_pairs(user: str) -> list[dict[str, Any]]:
+    """What a careful model says of the pairs shown: the ones whose numbers differ, citing both sides."""
+    found = []
+    for block in user.split("\n\n"):
+        lines = [(m.group(1), m.group(2)) for m in _LINE.finditer(block)]
+        if len(lines) != 2:
+            continue
+        (ref_a, text_a), (ref_b, text_b) = lines
+        numbers_a, numbers_b = set(re.findall(r"\d+", text_a)), set(re.findall(r"\d+", text_b))
+        if numbers_a and numbers_b and numbers_a != numbers_b:
+            what = f"{'/'.join(sorted(numbers_a))} in {ref_a.split(':')[0]}, {'/'.join(sorted(numbers_b))} in {ref_b.split(':')[0]}"
+            found.append({"text": f"The figures differ: {what}", "citations": [ref_a, ref_b]})
+    return found
 
 
 def grounded_reply(n: int, request: dict[str, Any]) -> Reply:
@@ -208,6 +225,7 @@ class ScriptedServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            wbufsize = -1  # headers and body leave in one write: no Nagle/delayed-ACK stall per request
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

@@ -363,28 +363,73 @@ def test_an_unreachable_server_fails_with_one_line() -> None:
     assert "cannot reach the model server at http://127.0.0.1:" in one_error_line(result)
 
 
-def test_several_sources_share_a_call_and_keep_the_offline_comparison(tmp_path: Path) -> None:
+def _two_sources(tmp_path: Path, second: str) -> list[str]:
     wire, paper = tmp_path / "wire.txt", tmp_path / "paper.txt"
     wire.write_text(
         "The explosion on the Piccadilly line killed 26 people, police said on Friday.\n"
         "Commissioner Ian Blair said the investigation would take weeks.\n"
     )
-    paper.write_text(
+    paper.write_text(second)
+    return [str(wire), str(paper)]
+
+
+def test_several_sources_share_a_call_and_the_model_is_asked_where_they_differ(tmp_path: Path) -> None:
+    paths = _two_sources(
+        tmp_path,
         "Police said the explosion on the Piccadilly line killed 27 people.\n"
-        "Prime Minister Tony Blair visited the station on Saturday.\n"
+        "Prime Minister Tony Blair visited the station on Saturday.\n",
     )
     with ScriptedServer() as server:
-        result = run_brief(str(wire), str(paper), "--base-url", server.url, "--format", "json")
-    brief = ok_json(result)
-    assert len(server.requests) == 1  # two short sources, one call
+        brief = ok_json(run_brief(*paths, "--base-url", server.url, "--format", "json"))
+    assert len(server.requests) == 2  # two short sources share one call; one call for differences
     assert server.requests[0].sentence_ids == ["S1:1", "S1:2", "S2:1", "S2:2"]
-    assert [d["text"] for d in brief["differences"]] == [
-        "People killed: 26 according to S1, 27 according to S2"
-    ]
-    cited = {
-        c["source"] for section in brief["sections"] for item in section["items"] for c in item["citations"]
-    }
-    assert cited == {"S1", "S2"}
+    differ = server.requests[1]
+    assert differ.body["response_format"]["json_schema"]["name"] == "source_differences"
+    assert differ.sentence_ids == ["S1:1", "S2:1"]  # only the pair about the same thing is shown
+    assert [
+        (d["text"], [f"{c['source']}:{c['sentence']}" for c in d["citations"]]) for d in brief["differences"]
+    ] == [("The figures differ: 26 in S1, 27 in S2", ["S1:1", "S2:1"])]
+    assert brief["usage"]["llm_calls"] == 2
+
+
+def test_the_same_fact_in_other_words_is_no_difference_for_the_llm_engine(tmp_path: Path) -> None:
+    paths = _two_sources(
+        tmp_path,
+        "Police said the explosion on the Piccadilly line killed 26 people.\n"
+        "Prime Minister Tony Blair visited the station on Saturday.\n",
+    )
+    with ScriptedServer() as server:
+        brief = ok_json(run_brief(*paths, "--base-url", server.url, "--format", "json"))
+    assert brief["differences"] == []
+    markdown = run_brief(*paths, "--base-url", server.url, "--format", "markdown")  # cached: no calls
+    assert (
+        "## Where sources differ\n\n_No numbers or dates that the sources give differently._"
+        in markdown.stdout
+    )
+
+
+def test_a_difference_citing_one_source_or_unknown_sentences_is_dropped_and_counted(tmp_path: Path) -> None:
+    paths = _two_sources(
+        tmp_path,
+        "Police said the explosion on the Piccadilly line killed 27 people.\n"
+        "Prime Minister Tony Blair visited the station on Saturday.\n",
+    )
+
+    def script(n: int, request: dict[str, Any]) -> Reply:
+        if request["response_format"]["json_schema"]["name"] != "source_differences":
+            return grounded_reply(n, request)
+        answer = {
+            "differences": [
+                {"text": "One side only", "citations": ["S1:1"]},
+                {"text": "Made-up sentences", "citations": ["S1:9", "S2:9"]},
+            ]
+        }
+        return Reply(body=completion(json.dumps(answer)))
+
+    with ScriptedServer(script) as server:
+        brief = ok_json(run_brief(*paths, "--base-url", server.url, "--format", "json", "--no-cache"))
+    assert brief["differences"] == []
+    assert brief["verification"]["items_dropped"] >= 2
 
 
 def test_ctrl_c_during_concurrent_calls_exits_at_once_without_output(tmp_path: Path) -> None:

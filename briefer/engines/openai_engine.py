@@ -20,7 +20,6 @@ from pydantic import BaseModel
 
 from briefer.chunking import Chunk
 from briefer.config import Settings, resolve_settings
-from briefer.differences import find_differences
 from briefer.engines.base import Engine
 from briefer.errors import ModelError, RefusalError
 from briefer.findings import Finding, Findings
@@ -116,8 +115,10 @@ class OpenAIEngine(Engine):
         return reduce_findings(self, findings, template, sentences, source_order, self.reduce_budget)
 
     def differences(self, sentences: Mapping[str, Sequence[Sentence]]) -> Findings:
-        """Where sources differ: the same offline comparison of numbers and dates as the extractive engine."""
-        return Findings(items=find_differences(sentences))
+        """Where sources differ, asked of the model about pairs of sentences that could disagree."""
+        from briefer.llm.differ import ask_differences
+
+        return ask_differences(self, sentences)
 
     def answer_model(self, template: Template) -> type[BaseModel]:
         """The pydantic model that checks answers for `template` (built once per template)."""

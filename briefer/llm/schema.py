@@ -25,6 +25,8 @@ from briefer.templates import Template
 
 SCHEMA_NAME = "brief_sections"
 REDUCE_SCHEMA_NAME = "merged_points"
+DIFFERENCES_SCHEMA_NAME = "source_differences"
+MAX_DIFFERENCES = 8
 _REF = re.compile(r"^\s*\[?\s*(S\d+)\s*:\s*(\d+)\s*\]?\s*$")
 _MAX_ERRORS_SHOWN = 5
 MAX_CITATIONS = 5
@@ -58,6 +60,10 @@ class MergedPoint(_Answer):
 
 class MergedPoints(_Answer):
     points: list[MergedPoint]
+
+
+class DifferencesAnswer(_Answer):
+    differences: list[PointAnswer]
 
 
 class AnswerError(ValueError):
@@ -111,6 +117,13 @@ def reduce_schema(max_items: int, candidates: int) -> dict[str, Any]:
     merges = {"type": "array", "items": {"type": "string", "enum": ids}, "maxItems": candidates}
     point = _object({"text": _string(MAX_TEXT_CHARS), "merges": merges})
     return _object({"points": {"type": "array", "items": point, "maxItems": max_items}})
+
+
+def differences_schema(ids: Sequence[str]) -> dict[str, Any]:
+    """The JSON schema of a differences answer: lines naming what differs, citing `ids`."""
+    point = _object({"text": _string(MAX_TEXT_CHARS), "citations": _citations()})
+    differences = {"type": "array", "items": point, "maxItems": MAX_DIFFERENCES}
+    return {**_object({"differences": differences}), "$defs": {"id": {"type": "string", "enum": list(ids)}}}
 
 
 def unbounded(schema: Any) -> Any:

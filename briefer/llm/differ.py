@@ -1,0 +1,62 @@
+"""Where sources differ, asked of the model: pairs of sentences from different sources, checked answers.
+
+The pairs come from `briefer.differences.candidate_pairs` (same subject, a
+number or date in each), so one call covers what can disagree rather than every
+sentence. An answer must cite sentences shown from at least two sources;
+anything else is dropped and counted, and each kept line is checked for
+support by its cited sentences like any other item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from briefer.differences import DIFFERENCES_KEY, candidate_pairs
+from briefer.findings import Finding, Findings
+from briefer.llm.ground import resolve, shown_sentences
+from briefer.llm.prompt import Message, prompt_text, sentence_ids, sentence_lines
+from briefer.llm.schema import DIFFERENCES_SCHEMA_NAME, DifferencesAnswer, differences_schema
+from briefer.llm.support import point_supported
+from briefer.sentences import Sentence
+
+if TYPE_CHECKING:
+    from briefer.engines.openai_engine import OpenAIEngine
+
+MAX_PAIRS = 24
+"""Pairs shown in the one differences call (the most similar first)."""
+
+
+def differences_messages(pairs: Sequence[tuple[Sentence, Sentence]]) -> list[Message]:
+    """System and user messages showing each pair as two `[S1:4] text` lines."""
+    blocks = [f"Pair {i}:\n{sentence_lines(pair)}" for i, pair in enumerate(pairs, start=1)]
+    system = " ".join(prompt_text("differ").template.split())
+    return [{"role": "system", "content": system}, {"role": "user", "content": "\n\n".join(blocks)}]
+
+
+def ask_differences(engine: OpenAIEngine, sentences: Mapping[str, Sequence[Sentence]]) -> Findings:
+    """Findings for "Where sources differ" from one call (none when no pair can disagree)."""
+    pairs = candidate_pairs(sentences, limit=MAX_PAIRS)
+    spent = Findings()
+    if not pairs:
+        return spent
+    shown = [sentence for pair in pairs for sentence in pair]
+    answer = engine.ask(
+        differences_messages(pairs),
+        differences_schema(sentence_ids(shown)),
+        DIFFERENCES_SCHEMA_NAME,
+        DifferencesAnswer,
+        spent,
+    )
+    if not isinstance(answer, DifferencesAnswer):
+        return spent
+    texts = shown_sentences(shown)
+    for item in answer.differences:
+        refs = resolve(item.citations, texts)
+        text = " ".join(item.text.split())
+        if len({source for source, _ in refs}) < 2 or not text:
+            spent.dropped += 1
+            continue
+        cited = [texts[ref] for ref in refs]
+        spent.items.append(Finding(DIFFERENCES_KEY, text, refs, supported=point_supported(text, cited)))
+    return spent

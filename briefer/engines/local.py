@@ -8,6 +8,7 @@ and stops it when the run ends, also on error or Ctrl-C.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -44,6 +45,7 @@ class LocalEngine(OpenAIEngine):
         super().__init__(replace(settings, api_key=NO_KEY_PLACEHOLDER, base_url=None))
         self.model = path.name
         self.server = LocalServer(path, settings.concurrency, self._slot_tokens(DEFAULT_CHUNK_TOKENS))
+        self._starting = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Engine:
@@ -60,8 +62,10 @@ class LocalEngine(OpenAIEngine):
         super().prepare(template, chunks)
 
     def client(self) -> ChatClient:
-        if self.server.url is None:
-            self.server.start()
+        self.check_open()
+        with self._starting:
+            if self.server.url is None:
+                self.server.start()
         return super().client()
 
     def close(self) -> None:

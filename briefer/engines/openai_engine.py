@@ -54,6 +54,7 @@ class OpenAIEngine(Engine):
         self._client: ChatClient | None = None
         self._models: dict[str, tuple[Template, type[BaseModel]]] = {}
         self._lock = threading.Lock()
+        self._closed = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Engine:
@@ -77,10 +78,12 @@ class OpenAIEngine(Engine):
         return units
 
     def prepare(self, template: Template, chunks: Sequence[Chunk]) -> None:
+        self._closed = False
         self.client()
 
     def client(self) -> ChatClient:
         """The chat client, made on first use (importing openai takes a second or two)."""
+        self.check_open()
         with self._lock:
             if self._client is None:
                 from briefer.cache import AnswerCache
@@ -92,8 +95,14 @@ class OpenAIEngine(Engine):
                 )
             return self._client
 
+    def check_open(self) -> None:
+        """Calls still running when the run was closed (an error elsewhere, Ctrl-C) end here."""
+        if self._closed:
+            raise ModelError("the run was stopped")
+
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             if self._client is not None:
                 self._client.close()
                 if self._client.cache is not None:

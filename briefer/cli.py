@@ -148,7 +148,8 @@ def brief_command(
 ) -> None:
     """Turn documents into a structured brief where every line cites the sentence it came from.
 
-    SOURCE is a .txt or .md file, a directory (its .txt and .md files) or - for stdin.
+    SOURCE is a file (.txt, .md, .html, .pdf, .docx), a directory (those files in it,
+    recursively), an http(s) URL, or - for stdin.
     """
     fmt = output_format or (_SUFFIX_FORMATS.get(output.suffix.lower(), "markdown") if output else "terminal")
     if output is not None and fmt == "terminal":

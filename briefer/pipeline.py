@@ -96,7 +96,7 @@ def make_brief(
                     id=s.id,
                     path=s.path,
                     title=s.title,
-                    date=getattr(s, "date", None),
+                    date=s.date,
                     chars=len(s.text),
                     sentences=len(sentences[s.id]),
                     items=citing[s.id],

@@ -22,6 +22,7 @@ from typing import Any
 
 _LINE = re.compile(r"^\[(S\d+:\d+)\] (.*)$", re.MULTILINE)
 _CANDIDATE = re.compile(r"^\[(P\d+)\] (.*)$", re.MULTILINE)
+_PAIR = re.compile(r"^\d+\. (S\d+:\d+) and (S\d+:\d+)$", re.MULTILINE)
 _NAME = re.compile(r"\b([A-Z][a-z]+ [A-Z][a-z]+)\b")
 _SCHEMA_IN_PROMPT = re.compile(r"The JSON must match this schema: (\{.*\})", re.DOTALL)
 
@@ -143,13 +144,10 @@ def grounded_answer(request: dict[str, Any]) -> dict[str, Any]:
 
 def differing_pairs(user: str) -> list[dict[str, Any]]:
     """What a careful model says of the pairs shown: the ones whose numbers differ, citing both sides."""
+    texts = {m.group(1): m.group(2) for m in _LINE.finditer(user)}
     found = []
-    for block in user.split("\n\n"):
-        lines = [(m.group(1), m.group(2)) for m in _LINE.finditer(block)]
-        if len(lines) != 2:
-            continue
-        (ref_a, text_a), (ref_b, text_b) = lines
-        numbers_a, numbers_b = set(re.findall(r"\d+", text_a)), set(re.findall(r"\d+", text_b))
+    for ref_a, ref_b in _PAIR.findall(user):
+        numbers_a, numbers_b = set(re.findall(r"\d+", texts[ref_a])), set(re.findall(r"\d+", texts[ref_b]))
         if numbers_a and numbers_b and numbers_a != numbers_b:
             what = f"{'/'.join(sorted(numbers_a))} in {ref_a.split(':')[0]}, {'/'.join(sorted(numbers_b))} in {ref_b.split(':')[0]}"
             found.append({"text": f"The figures differ: {what}", "citations": [ref_a, ref_b]})

@@ -28,10 +28,17 @@ MAX_PAIRS = 24
 
 
 def differences_messages(pairs: Sequence[tuple[Sentence, Sentence]]) -> list[Message]:
-    """System and user messages showing each pair as two `[S1:4] text` lines."""
-    blocks = [f"Pair {i}:\n{sentence_lines(pair)}" for i, pair in enumerate(pairs, start=1)]
+    """System and user messages: each sentence of the pairs once, as a `[S1:4] text` line, then the
+    pairs by id. A sentence is often in several pairs; shown once, it costs its characters once."""
+    shown = sorted(
+        {s.ref: s for pair in pairs for s in pair}.values(), key=lambda s: (len(s.source), s.source, s.number)
+    )
+    listed = [
+        f"{i}. {a.source}:{a.number} and {b.source}:{b.number}" for i, (a, b) in enumerate(pairs, start=1)
+    ]
+    user = f"Sentences:\n{sentence_lines(shown)}\n\nPairs to compare:\n" + "\n".join(listed)
     system = " ".join(prompt_text("differ").template.split())
-    return [{"role": "system", "content": system}, {"role": "user", "content": "\n\n".join(blocks)}]
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
 def ask_differences(engine: OpenAIEngine, sentences: Mapping[str, Sequence[Sentence]]) -> Findings:

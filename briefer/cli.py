@@ -175,11 +175,16 @@ def brief_command(
     err = _console(plain, stderr=True)
     show_progress = not quiet and err.is_terminal
     with err.status("Reading sources…", spinner="dots") if show_progress else _nothing() as status:
+        latest: dict[str, Progress] = {}
 
         def progress(step: Progress) -> None:
+            # Stages overlap (a model reads early sources while later ones are split): show each.
+            latest[step.stage] = step
             if status is not None:
-                spent = f", {step.tokens:,} tokens" if step.tokens else ""
-                status.update(f"Briefing: {step.stage} {step.done}/{step.total}{spent}")
+                shown = [f"{s.stage} {s.done}/{s.total}" for s in latest.values() if s.stage != "sources"]
+                tokens = latest["chunks"].tokens if "chunks" in latest else 0
+                spent = f", {tokens:,} tokens" if tokens else ""
+                status.update(f"Briefing: {' · '.join(shown) or 'reading'}{spent}")
 
         brief = make_brief(loaded, chosen, runner, chunk_tokens=chunk_tokens, on_progress=progress)
     if fmt == "terminal":

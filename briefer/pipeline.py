@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
 from briefer.brief import Brief, EngineInfo, Section, SourceInfo, Usage, brief_model
@@ -12,7 +12,7 @@ from briefer.chunking import DEFAULT_CHUNK_TOKENS, Chunk, chunk_sentences
 from briefer.engines import Engine, get_engine
 from briefer.findings import Findings
 from briefer.merge import check_citations, merge, merge_differences, verify
-from briefer.sentences import Sentence, split_sentences
+from briefer.sentences import Sentence, iter_sentences, split_sentences
 from briefer.sources import Source
 from briefer.templates import Template, load_template
 
@@ -54,17 +54,26 @@ def make_brief(
         engine = get_engine(engine)
     report = on_progress or (lambda progress: None)
     report(Progress("sources", len(sources), len(sources)))
-    sentences, chunks = prepare(sources, chunk_tokens)
-    units = engine.plan(chunks, chunk_tokens)
-    report(Progress("chunks", 0, len(units)))
+    sentences: dict[str, list[Sentence]] = {}
+
+    def chunks() -> Iterator[Chunk]:
+        """Each source's chunks as soon as its sentences are split; `sentences` fills up meanwhile."""
+        for done, (source_id, numbered) in enumerate(iter_sentences(sources), start=1):
+            sentences[source_id] = numbered
+            report(Progress("sentences", done, len(sources)))
+            yield from chunk_sentences(numbered, chunk_tokens)
+
     usage = Usage()
     try:
-        engine.prepare(template, units)
-        results = _extract_all(engine, units, template, report)
+        engine.prepare(template, sources, chunk_tokens)
+        units = engine.pack(chunks(), chunk_tokens)
+        # Only several sources can differ. The question needs every sentence but no findings,
+        # so it runs beside the last extraction calls, under the same limit, and before
+        # close() stops a local model server.
+        ask_differences = (lambda: engine.differences(sentences)) if len(sources) > 1 else None
+        results, found = _extract_all(engine, units, template, report, ask_differences)
         verified, verification = verify([f for r in results for f in r.items], sentences, template)
         reduced = engine.reduce(verified, template, sentences, [s.id for s in sources])
-        # Only several sources can differ; asked before close(), which stops a local model server.
-        found = engine.differences(sentences) if len(sources) > 1 else Findings()
     finally:
         engine.close()
     for result in [*results, reduced, found]:
@@ -113,30 +122,54 @@ def make_brief(
 
 
 def _extract_all(
-    engine: Engine, units: Sequence[Chunk], template: Template, report: ProgressCallback
-) -> list[Findings]:
-    """Findings of every unit, in the units' order, extracted by up to `engine.concurrency` threads."""
-    results: list[Findings | None] = [None] * len(units)
+    engine: Engine,
+    units: Iterable[Chunk],
+    template: Template,
+    report: ProgressCallback,
+    side_task: Callable[[], Findings] | None = None,
+) -> tuple[list[Findings], Findings]:
+    """Findings of every unit, in the units' order, and of `side_task` (a call that needs every
+    sentence but no unit's findings), which runs once the units are all known.
+
+    An engine that `overlaps` gets the units in up to `engine.concurrency` threads as
+    they arrive, while this thread goes on splitting later sources into sentences; the
+    others run everything here, in order.
+    """
+    if not engine.overlaps:
+        listed = list(units)
+        results = []
+        tokens = 0
+        for i, unit in enumerate(listed, start=1):
+            results.append(found := engine.extract(unit, template))
+            tokens += found.prompt_tokens + found.completion_tokens
+            report(Progress("chunks", i, len(listed), tokens))
+        return results, side_task() if side_task else Findings()
+    found_at: dict[int, Findings] = {}
+    running: dict[Future[Findings], int] = {}
     tokens = 0
-    if engine.concurrency <= 1 or len(units) <= 1:
-        for i, unit in enumerate(units):
-            results[i] = found = engine.extract(unit, template)
-            tokens += found.prompt_tokens + found.completion_tokens
-            report(Progress("chunks", i + 1, len(units), tokens))
-        return [r for r in results if r is not None]
-    workers = ThreadPoolExecutor(
-        max_workers=min(engine.concurrency, len(units)), thread_name_prefix="extract"
-    )
+
+    def collect(future: Future[Findings]) -> None:
+        """Take a finished call's findings (or raise its error, which ends the run)."""
+        nonlocal tokens
+        found_at[running.pop(future)] = found = future.result()
+        tokens += found.prompt_tokens + found.completion_tokens
+        report(Progress("chunks", len(found_at), len(found_at) + len(running), tokens))
+
+    workers = ThreadPoolExecutor(max_workers=engine.concurrency, thread_name_prefix="extract")
     try:
-        futures = {workers.submit(engine.extract, unit, template): i for i, unit in enumerate(units)}
-        for done, future in enumerate(as_completed(futures), start=1):
-            results[futures[future]] = found = future.result()
-            tokens += found.prompt_tokens + found.completion_tokens
-            report(Progress("chunks", done, len(units), tokens))
+        for index, unit in enumerate(units):
+            running[workers.submit(engine.extract, unit, template)] = index
+            report(Progress("chunks", len(found_at), len(found_at) + len(running), tokens))
+            for future in [f for f in running if f.done()]:
+                collect(future)  # a failed call stops the run now, not after every source is split
+        side = workers.submit(side_task) if side_task else None
+        for future in as_completed(list(running)):
+            collect(future)
+        found_side = side.result() if side else Findings()
     finally:
         # On an error or Ctrl-C, start nothing new; calls in flight end with the engine's client.
         workers.shutdown(wait=False, cancel_futures=True)
-    return [r for r in results if r is not None]
+    return [found_at[i] for i in sorted(found_at)], found_side
 
 
 def _title(template: Template, sources: Sequence[Source]) -> str:

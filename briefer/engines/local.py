@@ -14,19 +14,23 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from briefer.chunking import DEFAULT_CHUNK_TOKENS, Chunk
+from briefer.chunking import DEFAULT_CHUNK_TOKENS
 from briefer.config import NO_KEY_PLACEHOLDER, Settings, resolve_settings
 from briefer.engines.base import Engine
 from briefer.engines.openai_engine import OpenAIEngine
 from briefer.errors import UsageError
 from briefer.llm.local_server import LocalServer
+from briefer.sources import Source
 from briefer.templates import Template
+from briefer.tokens import count_tokens
 
 if TYPE_CHECKING:
     from briefer.llm.client import ChatClient
 
 _PROMPT_TOKENS = 1024
 """Room in a slot for the instructions and sections, besides the chunk itself."""
+_JOIN_SLACK = 1.05
+"""Sentences joined in a call may take a few more tokens than the text they came from."""
 _TOKENIZER_SLACK = 1.3
 """A model's own tokenizer may need more tokens than tiktoken counts for the same text."""
 
@@ -55,11 +59,14 @@ class LocalEngine(OpenAIEngine):
     def base_url(self) -> str | None:
         return self.server.url
 
-    def prepare(self, template: Template, chunks: Sequence[Chunk]) -> None:
-        largest = max((c.tokens for c in chunks), default=DEFAULT_CHUNK_TOKENS)
+    def prepare(self, template: Template, sources: Sequence[Source], chunk_tokens: int) -> None:
+        # No call carries more than the chunk budget, nor more than all the sources' text
+        # (counted as one text, with room for the spaces that join sentences in a call).
+        text_tokens = sum(count_tokens(source.text) for source in sources)
+        largest = min(chunk_tokens, int(text_tokens * _JOIN_SLACK) + len(sources))
         if self.server.url is None:
             self.server.slot_tokens = self._slot_tokens(largest)
-        super().prepare(template, chunks)
+        super().prepare(template, sources, chunk_tokens)
 
     def client(self) -> ChatClient:
         self.check_open()

@@ -12,7 +12,7 @@ the sentences shown and each item is checked for support (`briefer.llm.ground`).
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -28,6 +28,7 @@ from briefer.llm.prompt import Message, extract_messages, reask_messages, senten
 from briefer.llm.request import ChatRequest
 from briefer.llm.schema import SCHEMA_NAME, AnswerError, answer_model, parse_answer, sections_schema
 from briefer.sentences import Sentence
+from briefer.sources import Source
 from briefer.templates import Template
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ class OpenAIEngine(Engine):
         self.settings = settings or resolve_settings(engine="openai")
         self.model = self.settings.model
         self.concurrency = self.settings.concurrency
+        self.overlaps = True
         self.reduce_budget = REDUCE_BUDGET
         self._client: ChatClient | None = None
         self._models: dict[str, tuple[Template, type[BaseModel]]] = {}
@@ -64,20 +66,28 @@ class OpenAIEngine(Engine):
     def base_url(self) -> str | None:
         return self.settings.base_url
 
-    def plan(self, chunks: Sequence[Chunk], max_tokens: int) -> list[Chunk]:
-        """Consecutive chunks packed into calls of up to `max_tokens` tokens: short sources share a call."""
-        units: list[Chunk] = []
-        for chunk in chunks:
-            if units and units[-1].tokens + chunk.tokens <= max_tokens:
-                last = units[-1]
-                units[-1] = replace(
-                    last, sentences=last.sentences + chunk.sentences, tokens=last.tokens + chunk.tokens
-                )
-            else:
-                units.append(replace(chunk, index=len(units)))
-        return units
+    def pack(self, chunks: Iterable[Chunk], max_tokens: int) -> Iterator[Chunk]:
+        """Consecutive chunks packed into calls of up to `max_tokens` tokens: short sources share a call.
 
-    def prepare(self, template: Template, chunks: Sequence[Chunk]) -> None:
+        A unit is yielded once the next chunk does not fit, so calls start while later
+        sources are still being split.
+        """
+        unit: Chunk | None = None
+        count = 0
+        for chunk in chunks:
+            if unit is not None and unit.tokens + chunk.tokens <= max_tokens:
+                unit = replace(
+                    unit, sentences=unit.sentences + chunk.sentences, tokens=unit.tokens + chunk.tokens
+                )
+                continue
+            if unit is not None:
+                yield unit
+                count += 1
+            unit = replace(chunk, index=count)
+        if unit is not None:
+            yield unit
+
+    def prepare(self, template: Template, sources: Sequence[Source], chunk_tokens: int) -> None:
         self._closed = False
         self.client()
 

@@ -154,6 +154,25 @@ def test_dry_run_shows_calls_and_cost_and_sends_nothing(tmp_path: Path) -> None:
         assert len(server.requests) == 1
 
 
+def test_dry_run_counts_the_call_about_where_sources_differ(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text("Police said the explosion on the Piccadilly line killed 26 people on Thursday.\n")
+    b.write_text("Police said the explosion on the Piccadilly line killed 27 people on Thursday.\n")
+    args = (str(a), str(b), "--model", "llama3")
+    with ScriptedServer() as server:
+        result = run_brief(*args, "--base-url", server.url, "--dry-run")
+        out = result.stdout
+        assert "Calls (2 chunks packed into 1 call, and one asking where sources differ):" in out
+        assert "  2  where sources differ: 1 pair of sentences  " in out
+        assert "Would send 2 of 2 calls:" in out
+        assert server.requests == []
+        assert run_brief(*args, "--base-url", server.url).returncode == 0
+        assert len(server.requests) == 2  # as planned
+        result = run_brief(*args, "--base-url", server.url, "--dry-run")
+        assert result.stdout.count("(answered from the cache)") == 2
+        assert "Would send 0 of 2 calls:" in result.stdout
+
+
 def test_extractive_dry_run_says_it_calls_nothing() -> None:
     result = run_brief(str(SEED), "--dry-run")
     assert result.returncode == 0, result.stderr

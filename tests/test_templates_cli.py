@@ -190,5 +190,7 @@ def test_exit_codes_0_written_1_run_failed_2_bad_input(tmp_path: Path) -> None:
     assert run_brief(str(SEED), "-o", str(tmp_path / "ok.md"), "-q").returncode == 0
     failed = run_brief(str(SEED), "-o", "/proc/brief.md")
     assert failed.returncode == 1
-    assert failed.stderr.splitlines() == ["brief: error: cannot write /proc/brief.md: No such file or directory"]
+    assert failed.stderr.splitlines() == [
+        "brief: error: cannot write /proc/brief.md: No such file or directory"
+    ]
     assert run_brief(str(tmp_path / "missing.txt")).returncode == 2

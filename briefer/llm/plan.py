@@ -16,11 +16,13 @@ from importlib import resources
 
 from briefer.cache import AnswerCache
 from briefer.chunking import Chunk
+from briefer.differences import candidate_pairs
 from briefer.engines.base import Engine
 from briefer.engines.openai_engine import REDUCE_BUDGET, OpenAIEngine
+from briefer.llm.differ import MAX_PAIRS, differences_messages
 from briefer.llm.prompt import extract_messages, sentence_ids
 from briefer.llm.request import ChatRequest, cache_key
-from briefer.llm.schema import SCHEMA_NAME, sections_schema
+from briefer.llm.schema import DIFFERENCES_SCHEMA_NAME, SCHEMA_NAME, differences_schema, sections_schema
 from briefer.pipeline import prepare
 from briefer.render import safe
 from briefer.sources import Source
@@ -92,19 +94,42 @@ def plan_run(sources: Sequence[Source], template: Template, engine: Engine, chun
         encoding = "o200k_base" if settings.model.startswith(_O200K_PREFIXES) else "cl100k_base"
         cache = AnswerCache(settings.cache_dir) if settings.cache and settings.cache_dir.exists() else None
         try:
-            for unit in units:
-                messages = extract_messages(template, unit.sentences)
-                schema = sections_schema(template, sentence_ids(unit.sentences))
-                key = cache_key(settings.model, ChatRequest(messages, schema, SCHEMA_NAME, max_tokens))
+            requests = [
+                (
+                    _span(unit),
+                    unit.tokens,
+                    ChatRequest(
+                        extract_messages(template, unit.sentences),
+                        sections_schema(template, sentence_ids(unit.sentences)),
+                        SCHEMA_NAME,
+                        max_tokens,
+                    ),
+                )
+                for unit in units
+            ]
+            pairs = candidate_pairs(sentences, limit=MAX_PAIRS) if len(sources) > 1 else []
+            if pairs:
+                shown = list({s.ref: s for pair in pairs for s in pair}.values())
+                schema = differences_schema(sentence_ids(shown))
+                requests.append(
+                    (
+                        f"where sources differ: {_n(len(pairs), 'pair')} of sentences",
+                        sum(count_tokens(s.text) for s in shown),
+                        ChatRequest(differences_messages(pairs), schema, DIFFERENCES_SCHEMA_NAME, max_tokens),
+                    )
+                )
+            for what, text_tokens, request in requests:
+                messages = request.messages
                 calls.append(
                     PlannedCall(
-                        sentences=_span(unit),
-                        text_tokens=unit.tokens,
+                        sentences=what,
+                        text_tokens=text_tokens,
                         prompt_tokens=sum(
                             count_tokens(m["content"], encoding) + _MESSAGE_OVERHEAD for m in messages
                         ),
                         prompt_chars=sum(len(m["content"]) for m in messages),
-                        cached=cache is not None and cache.get(key) is not None,
+                        cached=cache is not None
+                        and cache.get(cache_key(settings.model, request)) is not None,
                     )
                 )
         finally:
@@ -138,7 +163,9 @@ def describe_plan(plan: RunPlan) -> str:
     if plan.engine == "extractive":
         lines += ["", f"{_n(plan.chunks, 'chunk')}; the extractive engine runs offline: no model calls."]
         return "\n".join(lines) + "\n"
-    lines += ["", f"Calls ({_n(plan.chunks, 'chunk')} packed into {_n(len(plan.calls), 'call')}):"]
+    extraction = sum(not c.sentences.startswith("where sources differ") for c in plan.calls)
+    besides = ", and one asking where sources differ" if extraction < len(plan.calls) else ""
+    lines += ["", f"Calls ({_n(plan.chunks, 'chunk')} packed into {_n(extraction, 'call')}{besides}):"]
     for i, call in enumerate(plan.calls, start=1):
         cached = "  (answered from the cache)" if call.cached else ""
         lines.append(

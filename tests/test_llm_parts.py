@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import sqlite3
 import threading
 from dataclasses import replace
@@ -17,6 +18,7 @@ from briefer.chunking import chunk_sentences
 from briefer.config import resolve_settings
 from briefer.engines.openai_engine import OpenAIEngine
 from briefer.findings import Finding
+from briefer.llm.local_server import cut_connections
 from briefer.llm.prompt import extract_messages, reask_messages, sentence_lines
 from briefer.llm.reduce import MAX_ROUNDS
 from briefer.llm.schema import (
@@ -262,3 +264,25 @@ def test_a_brief_with_a_reduce_step_is_grounded_and_counts_every_call() -> None:
     assert checked == brief.verification.citations_checked > 0
     agenda = brief.section("agenda").items
     assert agenda and max(len(item.citations) for item in agenda) >= 2  # merged points keep all citations
+
+
+@pytest.mark.skipif(not Path("/dev/fd").is_dir(), reason="needs /dev/fd to find the process's sockets")
+def test_cutting_connections_wakes_a_thread_waiting_for_an_answer() -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    served, _ = listener.accept()
+    other = socket.create_server(("127.0.0.1", 0))  # a connection elsewhere is left alone
+    bystander = socket.create_connection(other.getsockname())
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(client.recv(100)))
+    reader.start()
+    reader.join(0.3)
+    assert reader.is_alive()  # blocked: the server has not answered
+    assert cut_connections(port) == 1
+    reader.join(5)
+    assert not reader.is_alive() and got == [b""]
+    assert served.recv(100) == b""  # and the server sees its client gone
+    bystander.sendall(b"still open")
+    for sock in (client, served, listener, bystander, other):
+        sock.close()

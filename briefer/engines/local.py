@@ -77,6 +77,7 @@ class LocalEngine(OpenAIEngine):
 
     def close(self) -> None:
         try:
+            self.server.disconnect()  # calls in flight end now, before the client closes their sockets
             super().close()
         finally:
             self.server.stop()

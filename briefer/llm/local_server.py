@@ -9,8 +9,12 @@ handing it out, because a server deleted before its main loop runs never stops.
 from __future__ import annotations
 
 import gc
+import os
+import socket
+import stat
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from types import TracebackType
@@ -58,11 +62,25 @@ class LocalServer:
         return self.url
 
     def stop(self) -> None:
-        """Stop the server (deleting xllamacpp's `Server` stops it) and free the model."""
+        """Stop the server (deleting xllamacpp's `Server` stops it) and free the model.
+
+        llama.cpp finishes the requests it serves before it stops, holding the GIL, and
+        calls still in flight (an error elsewhere, Ctrl-C) could take minutes: they are
+        cut first (`disconnect`), as llama.cpp drops a request whose client has gone.
+        """
+        self.disconnect()
         server, self._server, self.url = self._server, None, None
         if server is not None:
             del server
             gc.collect()
+
+    def disconnect(self) -> int:
+        """Cut this process's connections to the server, waking the threads that wait on them.
+
+        Call it before the HTTP client is closed: closing a socket takes it out of
+        the process's open files, while a thread reading it still keeps it open.
+        """
+        return cut_connections(urllib.parse.urlsplit(self.url).port) if self.url else 0
 
     def __enter__(self) -> LocalServer:
         self.start()
@@ -86,6 +104,35 @@ class LocalServer:
                 self.stop()
                 raise ModelError(f"llama.cpp did not become ready within {_START_TIMEOUT:g} s")
             time.sleep(0.1)
+
+
+def cut_connections(port: int | None) -> int:
+    """Shut down this process's TCP connections to 127.0.0.1:`port`; returns how many.
+
+    A thread blocked reading a response wakes at once (closing the socket from another
+    thread would not wake it, nor tell the server). Finds the sockets among the
+    process's open files (`/dev/fd`); where that does not exist it cuts nothing.
+    """
+    if port is None or not os.path.isdir("/dev/fd"):
+        return 0
+    cut = 0
+    for name in os.listdir("/dev/fd"):
+        try:
+            fd = int(name)
+            if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+                continue
+            sock = socket.socket(fileno=fd)  # the same socket, not a copy: detached below
+        except (ValueError, OSError):
+            continue
+        try:
+            if sock.family == socket.AF_INET and sock.getpeername() == ("127.0.0.1", port):
+                sock.shutdown(socket.SHUT_RDWR)
+                cut += 1
+        except OSError:
+            pass  # not connected, or already closed
+        finally:
+            sock.detach()
+    return cut
 
 
 def _import_xllamacpp() -> Any:

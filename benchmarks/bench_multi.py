@@ -1,8 +1,10 @@
 """Multi-source figures on the WikiNews clusters in ../shared/eval (read in place, never copied).
 
 For each 10-article cluster: wall time of the whole brief, distinct participant
-names before merging (as the engine found them) and participants after merging,
-items citing two or more sources, and "Where sources differ" entries.
+names before merging (as the engine found them), people after merging (before the
+template's cap on entries), participants listed in the brief and how many of them
+cite two or more sources, items citing two or more sources, and "Where sources
+differ" entries.
 
     python benchmarks/bench_multi.py [--engine extractive]
 """
@@ -33,13 +35,14 @@ def main() -> int:
     from briefer import load_sources, make_brief
     from briefer.engines import get_engine
     from briefer.findings import Finding
+    from briefer.merge import merge_people
     from briefer.people import fold
     from briefer.sentences import load_nlp
 
     load_nlp()  # model loading is the same for every cluster; time the work, not the import
     print(
-        f"{'cluster':<8} {'articles':>8} {'chars':>8} {'wall s':>7} {'names raw':>9} {'people':>6} "
-        f"{'items 2+ src':>12} {'items':>6} {'differ':>6}"
+        f"{'cluster':<8} {'articles':>8} {'chars':>8} {'wall s':>7} {'names raw':>9} {'merged':>6} "
+        f"{'listed':>6} {'2+ src':>6} {'items 2+ src':>12} {'items':>6} {'differ':>6}"
     )
     for line in WIKINEWS.read_text(encoding="utf-8").splitlines():
         record = json.loads(line)
@@ -66,10 +69,12 @@ def main() -> int:
         items = [i for s in brief.sections for i in s.items]
         multi = sum(1 for i in items if (i.sources or 0) >= 2)
         names = len({fold(f.name or "") for f in raw})
+        merged = len(merge_people(raw, {source.id: i for i, source in enumerate(sources)}))
+        people_multi = sum(1 for p in people if len({c.source for c in p.citations}) >= 2)
         chars = sum(len(s.text) for s in sources)
         print(
-            f"{record['instance_id']:<8} {len(sources):>8} {chars:>8} {wall:>7.2f} {names:>9} {len(people):>6} "
-            f"{multi:>12} {len(items):>6} {len(brief.differences):>6}"
+            f"{record['instance_id']:<8} {len(sources):>8} {chars:>8} {wall:>7.2f} {names:>9} {merged:>6} "
+            f"{len(people):>6} {people_multi:>6} {multi:>12} {len(items):>6} {len(brief.differences):>6}"
         )
     return 0
 

@@ -10,6 +10,7 @@ import logging
 import re
 import sys
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
@@ -24,6 +25,10 @@ log = logging.getLogger("briefer")
 
 _MD_HEADING = re.compile(r"^#{1,6}\s+(?P<title>.+?)\s*#*\s*$")
 _TERMINAL_PUNCT = tuple(".!?;:,\"'”’)")
+_DATELINE_LINES = 4
+"""How far down a dateline may be: the headline, a byline, the date."""
+_WEEKDAYS = "mon|tue|wed|thu|fri|sat|sun"
+_DATE_LAYOUTS = ("%B %d %Y", "%b %d %Y", "%d %B %Y", "%d %b %Y", "%Y-%m-%d")
 
 
 class Source(BaseModel):
@@ -70,7 +75,7 @@ def load_sources(args: Sequence[str], stdin: BinaryIO | None = None) -> list[Sou
             path=shown,
             title=document.title or _title(document.text, fallback),
             text=document.text,
-            date=document.date,
+            date=document.date or dateline(document.text),
         )
         for number, (shown, document, fallback) in enumerate(loaded, start=1)
     ]
@@ -106,16 +111,43 @@ def _expand(arg: str) -> Iterable[Path]:
 
 
 def _title(text: str, fallback: str) -> str:
-    """A leading heading (Markdown `#` or a short first line set apart by a blank line), else `fallback`."""
+    """A leading heading, else `fallback`: a Markdown `#` heading, or a short first line set apart
+    by a blank line or followed by a dateline (a headline, then "Tuesday, July 12, 2005")."""
     lines = text.lstrip("\n").split("\n")
     first = lines[0].strip()
     heading = _MD_HEADING.match(first)
     if heading:
         return heading.group("title")
-    stands_alone = len(lines) > 1 and not lines[1].strip()
-    if stands_alone and 0 < len(first) <= 120 and not first.endswith(_TERMINAL_PUNCT):
-        return first
-    return fallback
+    second = lines[1].strip() if len(lines) > 1 else None
+    stands_alone = second == "" or (second is not None and _date_of_line(second) is not None)
+    headline = 0 < len(first) <= 120 and not first.endswith(_TERMINAL_PUNCT) and _date_of_line(first) is None
+    return first if stands_alone and headline else fallback
+
+
+def dateline(text: str) -> str | None:
+    """The ISO date of a line near the top that is only a date ("Tuesday, July 12, 2005",
+    "12 July 2005", "2005-07-12"), as news copy carries under its headline; else None."""
+    lines = [line.strip() for line in text.lstrip().split("\n", _DATELINE_LINES)[:_DATELINE_LINES]]
+    for line in lines:
+        found = _date_of_line(line)
+        if found:
+            return found
+    return None
+
+
+def _date_of_line(line: str) -> str | None:
+    """The ISO date a line consists of, give or take a weekday and punctuation; else None."""
+    bare = line.strip().replace(",", "").replace(".", "")
+    bare = re.sub(rf"^(?:{_WEEKDAYS})\w*\s+", "", bare, flags=re.IGNORECASE)
+    bare = re.sub(r"(\d)(?:st|nd|rd|th)\b", r"\1", bare)
+    if not 8 <= len(bare) <= 24:
+        return None
+    for layout in _DATE_LAYOUTS:
+        try:
+            return datetime.strptime(bare, layout).date().isoformat()
+        except ValueError:
+            continue
+    return None
 
 
 def _title_from_name(path: Path) -> str:

@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 import pytest
-from conftest import assert_citations_grounded, items_of, run_brief
+from conftest import assert_citations_grounded, brief_json, items_of, run_brief
 
 from briefer.errors import SourceError, UsageError
 from briefer.sources import load_sources
@@ -74,6 +74,36 @@ def test_markdown_heading_with_closing_hashes_and_deeper_level(tmp_path: Path) -
 def test_short_first_line_followed_by_blank_line_is_the_title(tmp_path: Path) -> None:
     path = write(tmp_path / "report.txt", "Ceasefire negotiations in Riyadh\n\n" + BODY)
     assert load_sources([str(path)])[0].title == "Ceasefire negotiations in Riyadh"
+
+
+@pytest.mark.parametrize(
+    ("text", "title", "date"),
+    [
+        (
+            "London talks: police search houses\nTuesday, July 12, 2005\n" + BODY,
+            "London talks: police search houses",
+            "2005-07-12",
+        ),
+        ("Talks resume\n\n12 July 2005\n\n" + BODY, "Talks resume", "2005-07-12"),
+        ("Talks resume\nBy Anna Berg\nWed. Feb. 19th, 2025\n\n" + BODY, "riyadh talks", "2025-02-19"),
+        ("2025-02-18\n" + BODY, "riyadh talks", "2025-02-18"),  # a date is no title
+        ("Talks resume\n\n" + BODY + "\nJuly 12, 2005\n", "Talks resume", None),  # too far down
+        ("The talks resumed on July 12, 2005.\n\n" + BODY, "riyadh talks", None),  # more than a date
+        ("Talks resume\nFebruary 30, 2025\n" + BODY, "riyadh talks", None),  # no such day
+    ],
+    ids=["headline-dateline", "blank-lines", "byline", "iso-alone", "far-down", "sentence", "bad-day"],
+)
+def test_a_headline_and_dateline_give_title_and_date(
+    tmp_path: Path, text: str, title: str, date: str | None
+) -> None:
+    source = load_sources([str(write(tmp_path / "riyadh-talks.txt", text))])[0]
+    assert (source.title, source.date) == (title, date)
+
+
+def test_the_dateline_reaches_the_sources_table(tmp_path: Path) -> None:
+    path = write(tmp_path / "wire.txt", "Talks resume in Riyadh\nTuesday, February 18, 2025\n" + BODY)
+    brief = brief_json(str(path))
+    assert [(s["title"], s["date"]) for s in brief["sources"]] == [("Talks resume in Riyadh", "2025-02-18")]
 
 
 @pytest.mark.parametrize(

@@ -76,11 +76,15 @@ def surname(name: str) -> str:
 
 
 def same_person(short: str, full: str) -> bool:
-    """Whether `short` ("Rubio", "Marco Rubio") can name the same person as `full` ("Marco Rubio")."""
+    """Whether `short` ("Rubio", "Marco Rubio", "Luther King") can name the same person as `full`
+    ("Marco Rubio", "Martin Luther King"): the same surname, and the same first name, its
+    initial, or the last names of `full` without the first."""
     a, b = fold(short).split(), fold(full).split()
     if len(a) > len(b) or a[-1] != b[-1]:
         return False
-    return len(a) == 1 or a[0] == b[0] or (len(a[0]) <= 2 and b[0].startswith(a[0].rstrip(".")))
+    if len(a) == 1 or a[0] == b[0] or b[-len(a) :] == a:
+        return True
+    return len(a[0]) <= 2 and b[0].startswith(a[0].rstrip("."))
 
 
 def role_for(sentence: Sentence, entity: Entity) -> str | None:

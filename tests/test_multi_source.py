@@ -11,6 +11,7 @@ from markdown_it import MarkdownIt
 from briefer.chunking import Chunk
 from briefer.differences import parse_day, parse_number
 from briefer.engines.extractive import ExtractiveEngine
+from briefer.people import same_person
 from briefer.sentences import Entity, split_sentences
 from briefer.sources import Source
 from briefer.templates import load_template
@@ -105,6 +106,21 @@ def test_one_person_one_entry_across_sources_with_the_most_specific_role(tmp_pat
     assert blair[0]["role"] == "British Prime Minister"
     assert [c["source"] for c in blair[0]["citations"]] == ["S1", "S2", "S3"]
     assert blair[0]["sources"] == 3
+
+
+def test_the_last_names_of_a_full_name_are_the_same_person(tmp_path: Path) -> None:
+    brief = _brief(
+        tmp_path,
+        a="Police named Mohammed Sidique Khan as one of the four bombers on Thursday.\n",
+        b="Sidique Khan and two others met at Luton station that morning.\n",
+        c="Neighbours said Khan had worked as a teaching assistant.\n",
+    )
+    khan = [p for p in items_of(brief, "participants") if "Khan" in p["name"]]
+    assert [(p["name"], [c["source"] for c in p["citations"]]) for p in khan] == [
+        ("Mohammed Sidique Khan", ["S1", "S2", "S3"])
+    ]
+    assert not same_person("Anna Khan", "Mohammed Sidique Khan")  # another first name is another person
+    assert not same_person("Sidique Khan", "Mohammed Khan")
 
 
 def test_a_point_made_by_several_sources_is_one_item_citing_each(tmp_path: Path) -> None:

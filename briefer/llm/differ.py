@@ -10,7 +10,8 @@ support by its cited sentences like any other item.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from briefer.differences import DIFFERENCES_KEY, candidate_pairs
 from briefer.findings import Finding, Findings
@@ -41,20 +42,35 @@ def differences_messages(pairs: Sequence[tuple[Sentence, Sentence]]) -> list[Mes
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
+@dataclass(frozen=True)
+class DifferencesQuestion:
+    """The one call about where sources differ: the pairs, each sentence shown once, and the request."""
+
+    pairs: list[tuple[Sentence, Sentence]]
+    shown: list[Sentence]
+    messages: list[Message]
+    schema: dict[str, Any]
+
+
+def differences_question(sentences: Mapping[str, Sequence[Sentence]]) -> DifferencesQuestion | None:
+    """What `ask_differences` sends (and `--dry-run` shows); None when no pair can disagree."""
+    pairs = candidate_pairs(sentences, limit=MAX_PAIRS)
+    if not pairs:
+        return None
+    shown = list({s.ref: s for pair in pairs for s in pair}.values())
+    return DifferencesQuestion(
+        pairs, shown, differences_messages(pairs), differences_schema(sentence_ids(shown))
+    )
+
+
 def ask_differences(engine: OpenAIEngine, sentences: Mapping[str, Sequence[Sentence]]) -> Findings:
     """Findings for "Where sources differ" from one call (none when no pair can disagree)."""
-    pairs = candidate_pairs(sentences, limit=MAX_PAIRS)
+    question = differences_question(sentences)
     spent = Findings()
-    if not pairs:
+    if question is None:
         return spent
-    shown = [sentence for pair in pairs for sentence in pair]
-    answer = engine.ask(
-        differences_messages(pairs),
-        differences_schema(sentence_ids(shown)),
-        DIFFERENCES_SCHEMA_NAME,
-        DifferencesAnswer,
-        spent,
-    )
+    shown = question.shown
+    answer = engine.ask(question.messages, question.schema, DIFFERENCES_SCHEMA_NAME, DifferencesAnswer, spent)
     if not isinstance(answer, DifferencesAnswer):
         return spent
     texts = shown_sentences(shown)

@@ -16,13 +16,12 @@ from importlib import resources
 
 from briefer.cache import AnswerCache
 from briefer.chunking import Chunk
-from briefer.differences import candidate_pairs
 from briefer.engines.base import Engine
 from briefer.engines.openai_engine import REDUCE_BUDGET, OpenAIEngine
-from briefer.llm.differ import MAX_PAIRS, differences_messages
+from briefer.llm.differ import differences_question
 from briefer.llm.prompt import extract_messages, sentence_ids
 from briefer.llm.request import ChatRequest, cache_key
-from briefer.llm.schema import DIFFERENCES_SCHEMA_NAME, SCHEMA_NAME, differences_schema, sections_schema
+from briefer.llm.schema import DIFFERENCES_SCHEMA_NAME, SCHEMA_NAME, sections_schema
 from briefer.pipeline import prepare
 from briefer.render import safe
 from briefer.sources import Source
@@ -43,6 +42,8 @@ class PlannedCall:
     prompt_tokens: int
     prompt_chars: int
     cached: bool
+    differences: bool = False
+    """The call asking where sources differ (the others extract the template's sections)."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ def plan_run(sources: Sequence[Source], template: Template, engine: Engine, chun
         try:
             requests = [
                 (
+                    False,
                     _span(unit),
                     unit.tokens,
                     ChatRequest(
@@ -107,18 +109,17 @@ def plan_run(sources: Sequence[Source], template: Template, engine: Engine, chun
                 )
                 for unit in units
             ]
-            pairs = candidate_pairs(sentences, limit=MAX_PAIRS) if len(sources) > 1 else []
-            if pairs:
-                shown = list({s.ref: s for pair in pairs for s in pair}.values())
-                schema = differences_schema(sentence_ids(shown))
+            question = differences_question(sentences) if len(sources) > 1 else None
+            if question is not None:
                 requests.append(
                     (
-                        f"where sources differ: {_n(len(pairs), 'pair')} of sentences",
-                        sum(count_tokens(s.text) for s in shown),
-                        ChatRequest(differences_messages(pairs), schema, DIFFERENCES_SCHEMA_NAME, max_tokens),
+                        True,
+                        f"where sources differ: {_n(len(question.pairs), 'pair')} of sentences",
+                        sum(count_tokens(s.text) for s in question.shown),
+                        ChatRequest(question.messages, question.schema, DIFFERENCES_SCHEMA_NAME, max_tokens),
                     )
                 )
-            for what, text_tokens, request in requests:
+            for differences, what, text_tokens, request in requests:
                 messages = request.messages
                 calls.append(
                     PlannedCall(
@@ -130,6 +131,7 @@ def plan_run(sources: Sequence[Source], template: Template, engine: Engine, chun
                         prompt_chars=sum(len(m["content"]) for m in messages),
                         cached=cache is not None
                         and cache.get(cache_key(settings.model, request)) is not None,
+                        differences=differences,
                     )
                 )
         finally:
@@ -163,7 +165,7 @@ def describe_plan(plan: RunPlan) -> str:
     if plan.engine == "extractive":
         lines += ["", f"{_n(plan.chunks, 'chunk')}; the extractive engine runs offline: no model calls."]
         return "\n".join(lines) + "\n"
-    extraction = sum(not c.sentences.startswith("where sources differ") for c in plan.calls)
+    extraction = sum(not c.differences for c in plan.calls)
     besides = ", and one asking where sources differ" if extraction < len(plan.calls) else ""
     lines += ["", f"Calls ({_n(plan.chunks, 'chunk')} packed into {_n(extraction, 'call')}{besides}):"]
     for i, call in enumerate(plan.calls, start=1):

@@ -11,9 +11,9 @@ brief = make_brief(load_sources(["article.txt"]), engine=engine)
 
 from __future__ import annotations
 
+from briefer._version import __version__
 from briefer.brief import Brief, Citation, Item, Section, brief_model
-from briefer.config import Settings, resolve_settings
-from briefer.engines import get_engine
+from briefer.config import Settings, get_engine, resolve_settings
 from briefer.errors import (
     BriefError,
     ConfigError,
@@ -28,8 +28,6 @@ from briefer.pipeline import make_brief
 from briefer.render import render_html, render_json, render_markdown, render_terminal
 from briefer.sources import Source, load_sources
 from briefer.templates import Template, builtin_templates, load_template
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Brief",

@@ -28,11 +28,22 @@ class Citation(BaseModel):
         return f"{self.source}:{self.sentence}"
 
 
+class Unsupported(BaseModel):
+    """Why an item's citations do not support it: `reason` is `number`, `name`, `negation` or
+    `content` (under half its words are in them); `detail` says what, when that helps."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reason: str
+    detail: str = ""
+
+
 class Item(BaseModel):
     """One line of a section, with the sentences it came from.
 
     People items also carry `name` and `role`; `supported` is False when the
-    cited sentences do not appear to back the text (only LLM engines set it).
+    cited sentences do not back the text, with the reason in `unsupported` (only
+    engines that write in their own words set them; quoted sentences need no check).
     """
 
     text: str
@@ -40,6 +51,7 @@ class Item(BaseModel):
     name: str | None = None
     role: str | None = None
     supported: bool | None = None
+    unsupported: Unsupported | None = None
     sources: int | None = Field(default=None, description="how many sources the citations span")
 
 
@@ -48,6 +60,8 @@ class PersonItem(Item):
 
 
 class Section(BaseModel):
+    """One section of a brief, as the template names it, with its items in the brief's order."""
+
     key: str
     title: str
     items: list[Item] = Field(default_factory=list)
@@ -85,9 +99,14 @@ class Verification(BaseModel):
     citations_checked: int = 0
     items_dropped: int = 0
     items_unsupported: int = 0
+    unsupported_by_reason: dict[str, int] | None = None
+    """Unsupported items by the check they failed: number, name, negation, content."""
 
 
 class Brief(BaseModel):
+    """A brief: its sources, the template's sections, where sources differ, the engine, what model
+    calls cost, and what verification found. `to_json()` is the JSON contract (`--format json`)."""
+
     model_config = ConfigDict(extra="forbid")
 
     title: str

@@ -17,10 +17,10 @@ import click
 from rich.console import Console
 from rich.syntax import Syntax
 
-from briefer import __version__
+from briefer._version import __version__
 from briefer.chunking import DEFAULT_CHUNK_TOKENS
-from briefer.config import resolve_settings
-from briefer.engines import ENGINES, get_engine
+from briefer.config import get_engine, resolve_settings
+from briefer.engines import ENGINES
 from briefer.errors import BriefError, UsageError
 from briefer.output import write_atomic
 from briefer.pipeline import Progress, make_brief
@@ -125,6 +125,9 @@ Exit codes: 0 brief written, 1 run failed, 2 bad usage or input.
 )
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the cache of model answers.")
 @click.option("--dry-run", is_flag=True, help="Show the calls and the estimated cost; call nothing.")
+@click.option(
+    "--strict", is_flag=True, help="Leave out items their citations do not support, instead of flagging them."
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress or notices on stderr.")
 @click.option("--plain", is_flag=True, help="No colour or styling (NO_COLOR is respected too).")
 @click.version_option(__version__, "-V", "--version", prog_name="brief")
@@ -143,6 +146,7 @@ def brief_command(
     max_tokens: int | None,
     no_cache: bool,
     dry_run: bool,
+    strict: bool,
     quiet: bool,
     plain: bool,
 ) -> None:
@@ -168,7 +172,7 @@ def brief_command(
     runner = get_engine(settings.engine, settings)
     loaded = load_sources(sources)
     if dry_run:
-        from briefer.llm.plan import describe_plan, plan_run
+        from briefer.plan import describe_plan, plan_run
 
         sys.stdout.write(describe_plan(plan_run(loaded, chosen, runner, chunk_tokens)))
         return
@@ -186,7 +190,9 @@ def brief_command(
                 spent = f", {tokens:,} tokens" if tokens else ""
                 status.update(f"Briefing: {' · '.join(shown) or 'reading'}{spent}")
 
-        brief = make_brief(loaded, chosen, runner, chunk_tokens=chunk_tokens, on_progress=progress)
+        brief = make_brief(
+            loaded, chosen, runner, chunk_tokens=chunk_tokens, on_progress=progress, strict=strict
+        )
     if fmt == "terminal":
         out = _console(plain)
         out.print(terminal_renderable(brief))

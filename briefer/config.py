@@ -18,23 +18,27 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, cast, get_args
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from briefer.engines import Engine, engine_class
 from briefer.errors import ConfigError, UsageError
+from briefer.settings import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_MODEL,
+    DEFAULT_TIMEOUT,
+    NO_KEY_PLACEHOLDER,
+    Settings,
+    cache_dir,
+)
 
-DEFAULT_MODEL = "gpt-4o-mini"
-DEFAULT_TIMEOUT = 120.0
-DEFAULT_CONCURRENCY = 4
-DEFAULT_MAX_TOKENS = 2048
-NO_KEY_PLACEHOLDER = "not-needed"
-"""Sent as the key to a server given by base URL that needs none (the SDK insists on one)."""
-
-EngineName = Literal["extractive", "openai", "local"]
+OFFLINE_ENGINE = "extractive"
+"""The engine when no key or server is known."""
+KEYED_ENGINE = "openai"
+"""The engine when a key or a server address is known (`OPENAI_API_KEY`, `OPENAI_BASE_URL`, `--base-url`)."""
 
 
 class ConfigFile(BaseModel):
@@ -42,7 +46,7 @@ class ConfigFile(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    engine: EngineName | None = None
+    engine: str | None = None
     model: str | None = Field(default=None, min_length=1)
     base_url: str | None = Field(default=None, min_length=1)
     timeout: float | None = Field(default=None, gt=0)
@@ -51,30 +55,9 @@ class ConfigFile(BaseModel):
     cache: bool | None = None
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Everything an engine needs to know; `api_key` is kept out of `repr`."""
-
-    engine: EngineName = "extractive"
-    model: str = DEFAULT_MODEL
-    base_url: str | None = None
-    api_key: str | None = field(default=None, repr=False)
-    timeout: float = DEFAULT_TIMEOUT
-    concurrency: int = DEFAULT_CONCURRENCY
-    max_tokens: int = DEFAULT_MAX_TOKENS
-    cache: bool = True
-    cache_dir: Path = field(default_factory=lambda: cache_dir())
-
-
 def config_path() -> Path:
     """Where the config file lives."""
     return Path(platformdirs.user_config_dir("briefer")) / "config.toml"
-
-
-def cache_dir(env: Mapping[str, str] | None = None) -> Path:
-    """Where cached model answers live: `BRIEF_CACHE_DIR`, else the user's cache folder."""
-    env = os.environ if env is None else env
-    return Path(env.get("BRIEF_CACHE_DIR") or platformdirs.user_cache_dir("briefer"))
 
 
 def load_config(path: Path | None = None) -> ConfigFile:
@@ -102,6 +85,12 @@ def load_config(path: Path | None = None) -> ConfigFile:
         raise ConfigError(str(path), "; ".join(problems)) from None
 
 
+def get_engine(name: str, settings: Settings | None = None) -> Engine:
+    """A new engine by name, configured by `settings` (default: from the environment and config
+    file); an unknown name is a usage error listing the choices."""
+    return engine_class(name).from_settings(settings or resolve_settings(engine=name))
+
+
 def resolve_settings(
     *,
     engine: str | None = None,
@@ -126,20 +115,18 @@ def resolve_settings(
     config = load_config() if config is None else config
     key = env.get("OPENAI_API_KEY") or None
     url = base_url or env.get("OPENAI_BASE_URL") or config.base_url or None
-    named = engine or config.engine or ("openai" if key or url else "extractive")
-    if named not in get_args(EngineName):
-        raise UsageError(f"unknown engine {named!r}: choose one of {', '.join(get_args(EngineName))}")
-    chosen = cast(EngineName, named)
+    chosen = engine or config.engine or (KEYED_ENGINE if key or url else OFFLINE_ENGINE)
+    kind = engine_class(chosen)
     chosen_model = model or env.get("BRIEF_MODEL") or config.model or DEFAULT_MODEL
-    if chosen == "openai" and not key and not url and need_key:
+    if kind.needs_key and not key and not url and need_key:
         raise UsageError(
             "no key found: set OPENAI_API_KEY, give --base-url for an OpenAI-compatible server, "
-            "or pass --engine extractive"
+            f"or pass --engine {OFFLINE_ENGINE}"
         )
-    if chosen == "local":
+    if kind.takes_model_path:
         if not model and not env.get("BRIEF_MODEL") and not config.model:
-            raise UsageError("--engine local needs --model path/to/model.gguf")
-        url = None  # the local engine serves its own endpoint
+            raise UsageError(f"--engine {chosen} needs --model path/to/model.gguf")
+        url = None  # the engine serves its own endpoint
     if url and not key:
         key = NO_KEY_PLACEHOLDER
     return Settings(
@@ -153,3 +140,14 @@ def resolve_settings(
         cache=not no_cache and (config.cache if config.cache is not None else True),
         cache_dir=cache_dir(env),
     )
+
+
+__all__ = [
+    "ConfigFile",
+    "Settings",
+    "cache_dir",
+    "config_path",
+    "get_engine",
+    "load_config",
+    "resolve_settings",
+]

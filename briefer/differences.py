@@ -1,5 +1,6 @@
-"""Where sources differ: the same fact given differently by two sources (offline).
+"""Where sources differ: the part's key, title and limit, and the offline finder.
 
+The same fact given differently by two sources is a difference.
 Two sentences from different sources are about the same thing when they share
 enough content words. If both then attach a number to the same noun through the
 same verb ("52 people … killed" / "56 people … killed"), or a calendar date to
@@ -16,13 +17,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
-from spacy.lang.en.stop_words import STOP_WORDS
-
 from briefer.findings import Finding
-from briefer.sentences import Entity, Sentence
+from briefer.numbers import parse_day, parse_number
+from briefer.sentences import Entity, Sentence, stop_words
 
 DIFFERENCES_KEY = "differences"
+DIFFERENCES_TITLE = "Where sources differ"
+NO_DIFFERENCES = "No numbers or dates that the sources give differently."
 MAX_DIFFERENCES = 8
+"""Lines in "Where sources differ", from any engine."""
 _SAME_SUBJECT = 0.3
 _MIN_CONTENT_WORDS = 4
 _NEAR = 8
@@ -51,71 +54,11 @@ _HEDGES = frozenset(
         "reportedly",
     }
 )
-_WORD_NUMBERS = {
-    word: value
-    for value, word in enumerate(
-        [
-            "zero",
-            "one",
-            "two",
-            "three",
-            "four",
-            "five",
-            "six",
-            "seven",
-            "eight",
-            "nine",
-            "ten",
-            "eleven",
-            "twelve",
-            "thirteen",
-            "fourteen",
-            "fifteen",
-            "sixteen",
-            "seventeen",
-            "eighteen",
-            "nineteen",
-        ]
-    )
-} | {
-    "twenty": 20,
-    "thirty": 30,
-    "forty": 40,
-    "fifty": 50,
-    "sixty": 60,
-    "seventy": 70,
-    "eighty": 80,
-    "ninety": 90,
-}
-_SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
-_MONTHS = {
-    name: number
-    for number, names in enumerate(
-        [
-            ("jan", "january"),
-            ("feb", "february"),
-            ("mar", "march"),
-            ("apr", "april"),
-            ("may",),
-            ("jun", "june"),
-            ("jul", "july"),
-            ("aug", "august"),
-            ("sep", "sept", "september"),
-            ("oct", "october"),
-            ("nov", "november"),
-            ("dec", "december"),
-        ],
-        start=1,
-    )
-    for name in names
-}
 _CHECKABLE = re.compile(
     r"\d|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|"
     r"eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand|million|billion)\b",
     re.IGNORECASE,
 )
-_DAY_MONTH = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?([A-Za-z]{3,9})\.?\b")
-_MONTH_DAY = re.compile(r"\b([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,12 +160,9 @@ def _facts(sentence: Sentence) -> list[_Fact]:
 
 def _number_fact(sentence: Sentence, entity: Entity) -> _Fact | None:
     value = parse_number(entity.text)
-    if value is None:
-        return None
+    first, after = _token_span(sentence, entity)
     tokens = sentence.tokens
-    first = next((i for i, t in enumerate(tokens) if t.start >= entity.start), None)
-    after = next((i for i, t in enumerate(tokens) if t.start >= entity.end), len(tokens))
-    if first is None or (first > 0 and tokens[first - 1].lemma in _HEDGES):
+    if value is None or first is None or (first > 0 and tokens[first - 1].lemma in _HEDGES):
         return None
     if first > 1 and tokens[first - 2].lemma in {"at", "more", "less", "fewer", "up"}:
         return None
@@ -233,25 +173,33 @@ def _number_fact(sentence: Sentence, entity: Entity) -> _Fact | None:
         if not nouns:
             return None
         kind = nouns[0].lemma
-    verb = _nearest_verb(sentence, first, after)
-    if verb is None:
-        return None
-    return _Fact(sentence, kind, verb[0], verb[1], value, _text(sentence, entity.start, entity.end))
+    return _fact(sentence, entity, kind, value, first, after)
 
 
 def _date_fact(sentence: Sentence, entity: Entity) -> _Fact | None:
     value = parse_day(entity.text)
-    if value is None:
+    first, after = _token_span(sentence, entity)
+    if value is None or first is None:
         return None
+    return _fact(sentence, entity, "date", value, first, after)
+
+
+def _token_span(sentence: Sentence, entity: Entity) -> tuple[int | None, int]:
+    """The index of the entity's first token (None if it has none) and of the token after it."""
     tokens = sentence.tokens
     first = next((i for i, t in enumerate(tokens) if t.start >= entity.start), None)
     after = next((i for i, t in enumerate(tokens) if t.start >= entity.end), len(tokens))
-    if first is None:
-        return None
+    return first, after
+
+
+def _fact(
+    sentence: Sentence, entity: Entity, kind: str, value: float | tuple[int, int], first: int, after: int
+) -> _Fact | None:
+    """The fact `entity` states about `kind`, tied to its nearest verb (None without one)."""
     verb = _nearest_verb(sentence, first, after)
     if verb is None:
         return None
-    return _Fact(sentence, "date", verb[0], verb[1], value, _text(sentence, entity.start, entity.end))
+    return _Fact(sentence, kind, verb[0], verb[1], value, _text(sentence, entity.start, entity.end))
 
 
 def _nearest_verb(sentence: Sentence, first: int, after: int) -> tuple[str, str] | None:
@@ -274,51 +222,11 @@ def _nearest_verb(sentence: Sentence, first: int, after: int) -> tuple[str, str]
     return token.lemma, _text(sentence, token.start, token.end)
 
 
-def parse_number(text: str) -> float | None:
-    """52, 1,200, 3.5 million, fifty-two, £20m → a number; None when it is not one."""
-    cleaned = text.lower().replace(",", "").replace("-", " ")
-    cleaned = re.sub(r"[£$€¥]", "", cleaned)
-    cleaned = re.sub(
-        r"(\d)(m|bn|k)\b",
-        lambda m: f"{m.group(1)} {dict(m='million', bn='billion', k='thousand')[m.group(2)]}",
-        cleaned,
-    )
-    total, current, seen = 0.0, 0.0, False
-    for word in cleaned.split():
-        if re.fullmatch(r"\d+(?:\.\d+)?", word):
-            current += float(word)
-            seen = True
-        elif word in _WORD_NUMBERS:
-            current += _WORD_NUMBERS[word]
-            seen = True
-        elif word in _SCALES and seen:
-            current = (current or 1) * _SCALES[word]
-            if _SCALES[word] > 100:
-                total, current = total + current, 0.0
-        elif word in {"and", "a"}:
-            continue
-        else:
-            return None
-    return total + current if seen else None
-
-
-def parse_day(text: str) -> tuple[int, int] | None:
-    """(month, day) of "July 7", "7 July", "7th of July", "Feb. 17"; None for anything vaguer."""
-    for pattern, month_group, day_group in ((_MONTH_DAY, 1, 2), (_DAY_MONTH, 2, 1)):
-        match = pattern.search(text)
-        if match:
-            month = _MONTHS.get(match.group(month_group).lower())
-            day = int(match.group(day_group))
-            if month and 1 <= day <= 31:
-                return month, day
-    return None
-
-
 def _content_words(sentence: Sentence) -> frozenset[str]:
     return frozenset(
         t.lemma
         for t in sentence.tokens
-        if t.pos in _CONTENT_POS and t.lemma not in STOP_WORDS and t.lemma.isalpha()
+        if t.pos in _CONTENT_POS and t.lemma not in stop_words() and t.lemma.isalpha()
     )
 
 

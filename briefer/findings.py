@@ -1,8 +1,27 @@
-"""Findings: what an engine extracts from one chunk, before verification and merging."""
+"""Findings: what an engine extracts from one chunk, before verification and merging, and what it cost."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+
+from briefer.brief import Unsupported
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """What model calls cost: calls sent, their tokens, and calls answered from the cache. Adds up with `+`."""
+
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_calls: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(Usage)))
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
 
 
 @dataclass(slots=True)
@@ -10,6 +29,8 @@ class Finding:
     """A candidate item for section `section`, citing sentences as (source id, sentence number).
 
     `score` ranks candidates of the same section; `name` and `role` are set for people.
+    `supported` is set by verification for items in an engine's own words (None for
+    quoted sentences), with the reason in `unsupported` when it is False.
     """
 
     section: str
@@ -19,15 +40,21 @@ class Finding:
     role: str | None = None
     score: float = 0.0
     supported: bool | None = None
+    unsupported: Unsupported | None = None
 
 
 @dataclass(slots=True)
 class Findings:
-    """Everything extracted from one chunk, plus what it cost."""
+    """Everything extracted from one chunk: the items, what they cost, and how many items were
+    dropped before verification (a model's item citing no sentence it was shown)."""
 
     items: list[Finding] = field(default_factory=list)
-    llm_calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
+    usage: Usage = field(default_factory=Usage)
     dropped: int = 0
-    cached_calls: int = 0
+
+    def add(self, other: Findings) -> Findings:
+        """This with `other`'s items, usage and drops added; returns self."""
+        self.items.extend(other.items)
+        self.usage += other.usage
+        self.dropped += other.dropped
+        return self

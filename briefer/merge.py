@@ -1,8 +1,8 @@
-"""Verify and merge: engine findings become a brief's sections.
+"""Merge: verified findings become a brief's sections.
 
-Verification drops citations of sentences that do not exist (and items left
-with none); merging makes one entry per person and one item per point, keeps
-every citation, and gives each sentence to at most one point section.
+One entry per person and one item per point, every citation kept; with an
+engine that quotes sentences, each sentence goes to at most one point section.
+Whether an item stands at all is decided before, in `briefer.verify`.
 """
 
 from __future__ import annotations
@@ -12,13 +12,11 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from spacy.lang.en.stop_words import STOP_WORDS
-
-from briefer.brief import Citation, Item, Section, Verification
-from briefer.errors import RunError
+from briefer.brief import Citation, Item, Section, Unsupported
 from briefer.findings import Finding
+from briefer.numbers import WORD_NUMBERS, quantities
 from briefer.people import fold, same_person, surname
-from briefer.sentences import Sentence
+from briefer.sentences import Sentence, stop_words
 from briefer.templates import SectionSpec, Template
 
 MAX_CITATIONS_PER_SOURCE = 3
@@ -29,65 +27,16 @@ _WORD = re.compile(r"\w+")
 Ref = tuple[str, int]
 
 
-def verify(
-    findings: Iterable[Finding], sentences: Mapping[str, Sequence[Sentence]], template: Template
-) -> tuple[list[Finding], Verification]:
-    """Keep findings for the template's sections whose citations name real sentences."""
-    keys = {s.key for s in template.sections}
-    kept: list[Finding] = []
-    report = Verification()
-    for finding in findings:
-        refs = [ref for ref in dict.fromkeys(finding.refs) if _exists(ref, sentences)]
-        if finding.section not in keys or not refs or not finding.text.strip():
-            report.items_dropped += 1
-            continue
-        finding.refs = refs
-        if finding.supported is False:
-            report.items_unsupported += 1
-        kept.append(finding)
-    return kept, report
-
-
-def merge_differences(
-    findings: Iterable[Finding],
-    sentences: Mapping[str, Sequence[Sentence]],
-    source_order: Sequence[str],
-    report: Verification,
+def difference_items(
+    findings: Iterable[Finding], sentences: Mapping[str, Sequence[Sentence]], source_order: Sequence[str]
 ) -> list[Item]:
-    """Items for "Where sources differ": each must cite real sentences from at least two sources."""
+    """Items for "Where sources differ" from verified findings, citing the sources in the brief's order."""
     order = {source: i for i, source in enumerate(source_order)}
     items: list[Item] = []
     for finding in findings:
-        refs = [ref for ref in dict.fromkeys(finding.refs) if _exists(ref, sentences)]
-        if len({source for source, _ in refs}) < 2 or not finding.text.strip():
-            report.items_dropped += 1
-            continue
-        finding.refs = sorted(refs, key=lambda r: _position(r, order))
-        if finding.supported is False:
-            report.items_unsupported += 1
+        finding.refs = sorted(finding.refs, key=lambda r: _position(r, order))
         items.append(_item(finding, sentences, people=False))
     return items
-
-
-def check_citations(sections: Sequence[Section], sentences: Mapping[str, Sequence[Sentence]]) -> int:
-    """Check that every citation quotes the sentence it names, verbatim; returns how many were checked.
-
-    A mismatch is a bug in briefer, never the user's input, so it fails loudly.
-    """
-    checked = 0
-    for section in sections:
-        for item in section.items:
-            for citation in item.citations:
-                numbered = sentences.get(citation.source, ())
-                if (
-                    not 1 <= citation.sentence <= len(numbered)
-                    or numbered[citation.sentence - 1].text != citation.quote
-                ):
-                    raise RunError(
-                        f"internal check failed: citation {citation.ref} does not quote its sentence"
-                    )
-                checked += 1
-    return checked
 
 
 def merge(
@@ -95,12 +44,12 @@ def merge(
     sentences: Mapping[str, Sequence[Sentence]],
     template: Template,
     source_order: Sequence[str],
-    exclusive_sentences: bool = True,
+    verbatim: bool = True,
 ) -> list[Section]:
     """The brief's sections, in template order, from verified findings.
 
-    With `exclusive_sentences` (engines whose points are the sentences themselves)
-    each sentence goes to at most one point section.
+    With `verbatim` (engines whose points are the sentences themselves) each
+    sentence goes to at most one point section.
     """
     order = {source: i for i, source in enumerate(source_order)}
     by_section: dict[str, list[Finding]] = {spec.key: [] for spec in template.sections}
@@ -112,7 +61,7 @@ def merge(
             chosen[spec.key] = merge_people(by_section[spec.key], order)[: spec.max_items]
     point_specs = [s for s in template.sections if s.items == "points"]
     pools = {spec.key: merge_points(by_section[spec.key], order) for spec in point_specs}
-    if exclusive_sentences:
+    if verbatim:
         chosen.update(_draft(point_specs, pools))
     else:
         chosen.update({spec.key: pools[spec.key][: spec.max_items] for spec in point_specs})
@@ -174,6 +123,7 @@ class _Person:
     role_refs: list[Ref] = field(default_factory=list)
     refs: list[Ref] = field(default_factory=list)
     supported: list[bool] = field(default_factory=list)
+    unsupported: list[Unsupported] = field(default_factory=list)
 
 
 def merge_people(findings: Sequence[Finding], order: Mapping[str, int]) -> list[Finding]:
@@ -202,6 +152,8 @@ def merge_people(findings: Sequence[Finding], order: Mapping[str, int]) -> list[
         person.refs.extend(finding.refs)
         if finding.supported is not None:
             person.supported.append(finding.supported)
+        if finding.unsupported is not None:
+            person.unsupported.append(finding.unsupported)
         if finding.role:
             person.roles.append(finding.role)
             person.role_refs.extend(finding.refs)
@@ -216,7 +168,16 @@ def merge_people(findings: Sequence[Finding], order: Mapping[str, int]) -> list[
         text = f"{person.name} — {role}" if role else person.name
         supported = all(person.supported) if person.supported else None  # flagged if any mention is
         merged.append(
-            Finding("", text, refs, name=person.name, role=role, score=len(refs), supported=supported)
+            Finding(
+                "",
+                text,
+                refs,
+                name=person.name,
+                role=role,
+                score=len(refs),
+                supported=supported,
+                unsupported=person.unsupported[0] if supported is False else None,
+            )
         )
     merged.sort(key=lambda f: (-f.score, _position(min(f.refs, key=lambda r: _position(r, order)), order)))
     return merged
@@ -234,7 +195,7 @@ def _most_specific(roles: Sequence[str]) -> str | None:
 def merge_points(findings: Sequence[Finding], order: Mapping[str, int]) -> list[Finding]:
     """One finding per point: the same or nearly the same words (and the same numbers) keep all
     citations and the best score. Near-duplicates are found through an index of content words."""
-    merged: list[tuple[frozenset[str], frozenset[str], Finding]] = []
+    merged: list[tuple[frozenset[str], frozenset[object], Finding]] = []
     postings: dict[str, list[int]] = {}
     by_ref: dict[Ref, int] = {}
     for finding in sorted(findings, key=lambda f: (-f.score, _position(f.refs[0], order))):
@@ -260,6 +221,7 @@ def merge_points(findings: Sequence[Finding], order: Mapping[str, int]) -> list[
                 list(finding.refs),
                 score=finding.score,
                 supported=finding.supported,
+                unsupported=finding.unsupported,
             )
             merged.append((words, numbers, copy))
             for word in words:
@@ -269,11 +231,14 @@ def merge_points(findings: Sequence[Finding], order: Mapping[str, int]) -> list[
     return [finding for _, _, finding in merged]
 
 
-def _point_words(text: str) -> tuple[frozenset[str], frozenset[str]]:
-    """Content words (no stop words) and numbers of a point, for spotting the same point twice."""
+def _point_words(text: str) -> tuple[frozenset[str], frozenset[object]]:
+    """Content words (no stop words, no number words) and values of a point ("twelve" = "12"),
+    for spotting the same point twice."""
     words = _WORD.findall(fold(text))
-    content = frozenset(w for w in words if w.isalpha() and len(w) > 1 and w not in STOP_WORDS)
-    return content, frozenset(w for w in words if w[0].isdigit())
+    content = frozenset(
+        w for w in words if w.isalpha() and len(w) > 1 and w not in stop_words() and w not in WORD_NUMBERS
+    )
+    return content, frozenset(quantities(text))
 
 
 def _item(finding: Finding, sentences: Mapping[str, Sequence[Sentence]], people: bool) -> Item:
@@ -295,13 +260,9 @@ def _item(finding: Finding, sentences: Mapping[str, Sequence[Sentence]], people:
         name=finding.name if people else None,
         role=finding.role if people else None,
         supported=finding.supported,
+        unsupported=finding.unsupported if finding.supported is False else None,
         sources=len(per_source),
     )
-
-
-def _exists(ref: Ref, sentences: Mapping[str, Sequence[Sentence]]) -> bool:
-    source, number = ref
-    return source in sentences and 1 <= number <= len(sentences[source])
 
 
 def _position(ref: Ref, order: Mapping[str, int]) -> tuple[int, int]:

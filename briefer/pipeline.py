@@ -7,11 +7,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
+from briefer import verify
 from briefer.brief import Brief, EngineInfo, Section, SourceInfo, Usage, brief_model
 from briefer.chunking import DEFAULT_CHUNK_TOKENS, Chunk, chunk_sentences
-from briefer.engines import Engine, get_engine
+from briefer.config import get_engine
+from briefer.differences import DIFFERENCES_KEY, DIFFERENCES_TITLE
+from briefer.engines import Engine
 from briefer.findings import Findings
-from briefer.merge import check_citations, merge, merge_differences, verify
+from briefer.merge import difference_items, merge
 from briefer.sentences import Sentence, iter_sentences, split_sentences
 from briefer.sources import Source
 from briefer.templates import Template, load_template
@@ -46,8 +49,12 @@ def make_brief(
     engine: Engine | str = "extractive",
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
     on_progress: ProgressCallback | None = None,
+    strict: bool = False,
 ) -> Brief:
-    """Brief `sources` with `template` (default `policy`) using `engine`; every citation is checked."""
+    """Brief `sources` with `template` (default `policy`) using `engine`; every citation is checked.
+
+    Items their citations do not support are flagged and counted; with `strict`, counted and left out.
+    """
     if not isinstance(template, Template):
         template = load_template(template or "policy")
     if isinstance(engine, str):
@@ -63,7 +70,7 @@ def make_brief(
             report(Progress("sentences", done, len(sources)))
             yield from chunk_sentences(numbered, chunk_tokens)
 
-    usage = Usage()
+    order = [s.id for s in sources]
     try:
         engine.prepare(template, sources, chunk_tokens)
         units = engine.pack(chunks(), chunk_tokens)
@@ -72,26 +79,33 @@ def make_brief(
         # close() stops a local model server.
         ask_differences = (lambda: engine.differences(sentences)) if len(sources) > 1 else None
         results, found = _extract_all(engine, units, template, report, ask_differences)
-        verified, verification = verify([f for r in results for f in r.items], sentences, template)
-        reduced = engine.reduce(verified, template, sentences, [s.id for s in sources])
+        extracted = Findings()
+        for result in results:
+            extracted.add(result)
+        kept, verification = verify.keep_cited(extracted.items, sentences, template)
+        reduced = engine.reduce(kept, template, sentences, order)
     finally:
         engine.close()
-    for result in [*results, reduced, found]:
-        usage.llm_calls += result.llm_calls
-        usage.prompt_tokens += result.prompt_tokens
-        usage.completion_tokens += result.completion_tokens
-        verification.items_dropped += result.dropped
-    cached = sum(r.cached_calls for r in [*results, reduced, found])
-    if cached or usage.llm_calls:
-        usage.cached_calls = cached
     verified = reduced.items
-    verification.items_unsupported = sum(f.supported is False for f in verified)
-    sections = merge(
-        verified, sentences, template, [s.id for s in sources], exclusive_sentences=engine.exclusive_sentences
+    differences = verify.keep_differences(found.items, sentences, verification)
+    if not engine.verbatim:
+        verify.check_support([*verified, *differences], sentences)
+    verify.count_unsupported([*verified, *differences], verification)
+    if strict:
+        verified = [f for f in verified if f.supported is not False]
+        differences = [f for f in differences if f.supported is not False]
+    verification.items_dropped += extracted.dropped + reduced.dropped + found.dropped
+    spent = extracted.usage + reduced.usage + found.usage
+    usage = Usage(
+        llm_calls=spent.llm_calls,
+        prompt_tokens=spent.prompt_tokens,
+        completion_tokens=spent.completion_tokens,
+        cached_calls=spent.cached_calls if spent.cached_calls or spent.llm_calls else None,
     )
-    differences = merge_differences(found.items, sentences, [s.id for s in sources], verification)
-    cited = [*sections, Section(key="differences", title="Where sources differ", items=differences)]
-    verification.citations_checked = check_citations(cited, sentences)
+    sections = merge(verified, sentences, template, order, verbatim=engine.verbatim)
+    different = difference_items(differences, sentences, order)
+    cited = [*sections, Section(key=DIFFERENCES_KEY, title=DIFFERENCES_TITLE, items=different)]
+    verification.citations_checked = verify.check_citations(cited, sentences)
     citing = Counter(
         source for section in cited for item in section.items for source in {c.source for c in item.citations}
     )
@@ -113,7 +127,7 @@ def make_brief(
                 for s in sources
             ],
             "sections": [section.model_dump() for section in sections],
-            "differences": [item.model_dump() for item in differences],
+            "differences": [item.model_dump() for item in different],
             "engine": EngineInfo(name=engine.name, model=engine.model),
             "usage": usage,
             "verification": verification,
@@ -141,7 +155,7 @@ def _extract_all(
         tokens = 0
         for i, unit in enumerate(listed, start=1):
             results.append(found := engine.extract(unit, template))
-            tokens += found.prompt_tokens + found.completion_tokens
+            tokens += found.usage.tokens
             report(Progress("chunks", i, len(listed), tokens))
         return results, side_task() if side_task else Findings()
     found_at: dict[int, Findings] = {}
@@ -152,7 +166,7 @@ def _extract_all(
         """Take a finished call's findings (or raise its error, which ends the run)."""
         nonlocal tokens
         found_at[running.pop(future)] = found = future.result()
-        tokens += found.prompt_tokens + found.completion_tokens
+        tokens += found.usage.tokens
         report(Progress("chunks", len(found_at), len(found_at) + len(running), tokens))
 
     workers = ThreadPoolExecutor(max_workers=engine.concurrency, thread_name_prefix="extract")

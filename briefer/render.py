@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from briefer.brief import Brief, Citation, Item, SourceInfo
+from briefer.differences import DIFFERENCES_TITLE, NO_DIFFERENCES
 
 # C0/C1 controls except tab and newline, and bidi overrides that reorder what is shown.
 _UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -38,16 +39,22 @@ def compact_refs(citations: Iterable[Citation]) -> str:
     return " ".join(f"[{source}:{','.join(numbers)}]" for source, numbers in by_source.items())
 
 
-DIFFERENCES_TITLE = "Where sources differ"
-_NO_DIFFERENCES = "No numbers or dates that the sources give differently."
-
-
 def _parts(brief: Brief) -> list[tuple[str, list[Item], str, bool]]:
     """(title, items, text when empty, show support) of each part: sections, then the differences."""
     parts = [(section.title, section.items, _EMPTY, True) for section in brief.sections]
     if len(brief.sources) > 1:
-        parts.append((DIFFERENCES_TITLE, brief.differences, _NO_DIFFERENCES, False))
+        parts.append((DIFFERENCES_TITLE, brief.differences, NO_DIFFERENCES, False))
     return parts
+
+
+_UNSUPPORTED = "not supported by its citations"
+
+
+def _why_unsupported(item: Item) -> str:
+    """Which check an unsupported item failed, and how ("number: 27 is not in them")."""
+    if item.unsupported is None:
+        return ""
+    return item.unsupported.reason + (f": {item.unsupported.detail}" if item.unsupported.detail else "")
 
 
 def _support(item: Item, show: bool) -> str:
@@ -72,7 +79,7 @@ def terminal_renderable(brief: Brief) -> Group:
             line.append(_support(item, show_support), style="green")
             line.append(f" {compact_refs(item.citations)}", style="cyan")
             if item.supported is False:
-                line.append(" (not supported by its citations)", style="yellow")
+                line.append(f" ({_UNSUPPORTED})", style="yellow")
             grid.add_row("•", line)
         parts.append(grid)
     parts.append(Text())
@@ -133,7 +140,7 @@ def render_markdown(brief: Brief) -> str:
                 label = f"{citation.source}-{citation.sentence}"
                 notes.setdefault(label, citation)
                 marks += f"[^{label}]"
-            flag = " _(not supported by its citations)_" if item.supported is False else ""
+            flag = f" _({_UNSUPPORTED})_" if item.supported is False else ""
             lines.append(f"- {_md(item.text)}{_support(item, show_support)}{marks}{flag}")
         lines.append("")
     lines += ["## Sources", "", "| | Source | Date | Length | Cited by |", "|---|---|---|--:|--:|"]
@@ -188,7 +195,7 @@ def render_html(brief: Brief) -> str:
                 else ""
             )
             flag = (
-                ' <span class="unsupported">(not supported by its citations)</span>'
+                f' <span class="unsupported" title="{e(safe(_why_unsupported(item)))}">({_UNSUPPORTED})</span>'
                 if item.supported is False
                 else ""
             )

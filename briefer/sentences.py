@@ -70,6 +70,14 @@ class Sentence:
 
 
 @lru_cache(maxsize=1)
+def stop_words() -> frozenset[str]:
+    """spaCy's English stop words (imported on first use: importing spaCy takes a while)."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(STOP_WORDS)
+
+
+@lru_cache(maxsize=1)
 def load_nlp() -> Language:
     """Load the spaCy English pipeline with the fast `senter` in place of the parser."""
     import spacy

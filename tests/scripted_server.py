@@ -154,6 +154,33 @@ def differing_pairs(user: str) -> list[dict[str, Any]]:
     return found
 
 
+def distort(text: str, negate: bool = True, renumber: bool = True) -> str:
+    """A sentence made to say something else: "not" after its first auxiliary verb (or "It is not
+    true that" before it), and every number changed by appending a 7 ("2" → "27", "Feb. 17" → "Feb. 177")."""
+    if renumber:
+        text = re.sub(r"\d+", lambda m: m.group(0) + "7", text)
+    if negate:
+        negated = re.sub(r"\b(is|are|was|were|will|would|has|have|had|can|could)\b", r"\1 not", text, count=1)
+        text = negated if negated != text else f"It is not true that {text[0].lower()}{text[1:]}"
+    return text
+
+
+def distorting(negate: bool = True, renumber: bool = True) -> Script:
+    """A script whose points each quote their cited sentence whole, distorted by `distort`."""
+
+    def script(n: int, request: dict[str, Any]) -> Reply:
+        answer = grounded_answer(request)
+        user = next(m["content"] for m in request["messages"] if m["role"] == "user")
+        texts = {m.group(1): m.group(2) for m in _LINE.finditer(user)}
+        for items in answer.values():
+            for item in items:
+                if "text" in item and item.get("citations", [None])[0] in texts:
+                    item["text"] = distort(texts[item["citations"][0]], negate, renumber)
+        return Reply(body=completion(json.dumps(answer)))
+
+    return script
+
+
 def grounded_reply(n: int, request: dict[str, Any]) -> Reply:
     """The default script: a valid, grounded answer to every request."""
     return Reply(body=completion(json.dumps(grounded_answer(request))))

@@ -25,15 +25,14 @@ from briefer.llm.schema import (
     AnswerError,
     answer_model,
     parse_answer,
-    parse_ref,
     sections_schema,
     unbounded,
 )
-from briefer.llm.support import person_supported, point_supported
 from briefer.pipeline import make_brief
 from briefer.sentences import Sentence, split_sentences
 from briefer.sources import Source, load_sources
 from briefer.templates import load_template, parse_template
+from briefer.verify import check_support, parse_ref, person_supported, point_supported
 from tests.conftest import SEED, assert_citations_grounded
 from tests.scripted_server import Reply, ScriptedServer, completion
 
@@ -215,10 +214,11 @@ def test_reduce_runs_in_capped_rounds_and_keeps_every_citation() -> None:
     assert len(calls) == 10 + 5 + 3
     assert all(r.user_text.count("\n") + 1 <= 4 for r in calls)
     assert len(reduced.items) == 5
-    assert reduced.llm_calls == 18
+    assert reduced.usage.llm_calls == 18
     refs = [ref for f in reduced.items for ref in f.refs]
     assert sorted(refs) == [("S1", i) for i in range(1, 41)]  # every citation kept, each once
     assert all(len(f.refs) == 8 for f in reduced.items)  # 2 of 2 of 2 candidates
+    check_support(reduced.items, sentences)  # every engine's findings are checked in verify
     assert all(f.supported is True for f in reduced.items)
 
 
@@ -229,7 +229,7 @@ def test_reduce_leaves_small_sections_alone() -> None:
         engine = engine_for(server)
         reduced = engine.reduce(findings, MINI, sentences, ["S1"])
     assert server.requests == []
-    assert reduced.items == findings and reduced.llm_calls == 0
+    assert reduced.items == findings and reduced.usage.llm_calls == 0
 
 
 def test_reduce_ignores_unknown_candidate_ids_and_counts_empty_points() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from briefer.config import ConfigFile, Settings, config_path, load_config, resolve_settings
 from briefer.errors import ConfigError, UsageError
-from briefer.llm.plan import price_of
+from briefer.llm.prices import price_of
 from tests.conftest import SEED, run_brief
 from tests.scripted_server import ScriptedServer
 

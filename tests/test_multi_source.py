@@ -9,8 +9,8 @@ from typing import Any
 from markdown_it import MarkdownIt
 
 from briefer.chunking import Chunk
-from briefer.differences import parse_day, parse_number
 from briefer.engines.extractive import ExtractiveEngine
+from briefer.numbers import parse_day, parse_number
 from briefer.people import same_person
 from briefer.sentences import Entity, split_sentences
 from briefer.sources import Source

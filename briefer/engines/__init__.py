@@ -1,11 +1,12 @@
 """Engines turn a chunk of sentences into findings; the rest of the pipeline is shared.
 
-`ENGINES` maps a name to its class; `get_engine(name, …)` builds one.
+`ENGINES` maps each engine's name to its class, and is the one place to add an
+engine: its name, whether it needs a key (`needs_key`) and whether `--model` is
+a file (`takes_model_path`) are attributes of the class, read by the settings
+and the CLI. `briefer.config.get_engine(name, settings)` builds one.
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 from briefer.engines.base import Engine
 from briefer.engines.extractive import ExtractiveEngine
@@ -13,30 +14,24 @@ from briefer.engines.local import LocalEngine
 from briefer.engines.openai_engine import OpenAIEngine
 from briefer.errors import UsageError
 
-if TYPE_CHECKING:
-    from briefer.config import Settings
-
 ENGINES: dict[str, type[Engine]] = {
-    ExtractiveEngine.name: ExtractiveEngine,
-    OpenAIEngine.name: OpenAIEngine,
-    LocalEngine.name: LocalEngine,
+    engine.name: engine for engine in (ExtractiveEngine, OpenAIEngine, LocalEngine)
 }
 
 
-def get_engine(name: str, settings: Settings | None = None) -> Engine:
-    """A new engine by name, configured by `settings` (default: from environment and config file);
-    an unknown name is a usage error listing the choices."""
+def engine_class(name: str) -> type[Engine]:
+    """The engine class named `name`; an unknown name is a usage error listing the choices."""
     try:
-        engine_class = ENGINES[name]
+        return ENGINES[name]
     except KeyError:
         raise UsageError(f"unknown engine {name!r}: choose one of {', '.join(ENGINES)}") from None
-    if settings is None:
-        if engine_class is ExtractiveEngine:
-            return engine_class()
-        from briefer.config import resolve_settings
-
-        settings = resolve_settings(engine=name)
-    return engine_class.from_settings(settings)
 
 
-__all__ = ["ENGINES", "Engine", "ExtractiveEngine", "LocalEngine", "OpenAIEngine", "get_engine"]
+__all__ = [
+    "ENGINES",
+    "Engine",
+    "ExtractiveEngine",
+    "LocalEngine",
+    "OpenAIEngine",
+    "engine_class",
+]

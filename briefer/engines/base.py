@@ -13,19 +13,27 @@ from briefer.sources import Source
 from briefer.templates import Template
 
 if TYPE_CHECKING:
-    from briefer.config import Settings
+    from briefer.llm.planning import CallPlan
+    from briefer.settings import Settings
 
 
 class Engine(ABC):
-    """Extracts a template's sections from chunks of numbered sentences."""
+    """Extracts a template's sections from chunks of numbered sentences.
+
+    Capabilities are class attributes: `needs_key` (an API key or a server address),
+    `takes_model_path` (`--model` is a file), `verbatim` (points are the cited
+    sentences themselves), `overlaps` and `concurrency` (how extraction runs).
+    """
 
     name: str = ""
     model: str | None = None
     needs_key: bool = False
-    needs_entities: bool = False
-    """Whether the engine reads the named entities and tags on each sentence."""
-    exclusive_sentences: bool = False
-    """Whether its points are whole sentences, each of which belongs in one section only."""
+    """Whether the engine needs an API key, or a server address that needs none."""
+    takes_model_path: bool = False
+    """Whether `--model` names a model file on this machine rather than a model of a server."""
+    verbatim: bool = False
+    """Whether its points are the cited sentences themselves: each goes to one section only, and
+    there is nothing to check for support (an engine writing its own words is checked)."""
     concurrency: int = 1
     """How many chunks the pipeline may extract at once (from threads)."""
     overlaps: bool = False
@@ -34,8 +42,8 @@ class Engine(ABC):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Engine:
-        """The engine configured by `settings` (model, server, limits); engines without settings ignore them."""
-        return cls()
+        """The engine configured by `settings` (model, server, limits)."""
+        raise NotImplementedError
 
     def plan(self, chunks: Sequence[Chunk], max_tokens: int) -> list[Chunk]:
         """The units `extract` will be called with: the chunks themselves, unless the engine packs them."""
@@ -68,3 +76,9 @@ class Engine(ABC):
     def differences(self, sentences: Mapping[str, Sequence[Sentence]]) -> Findings:
         """Facts that two sources give differently, each citing both sides (none by default)."""
         return Findings()
+
+    def plan_calls(
+        self, template: Template, units: Sequence[Chunk], sentences: Mapping[str, Sequence[Sentence]]
+    ) -> CallPlan | None:
+        """The model calls a run with these units would make, sending nothing (None: no model calls)."""
+        return None

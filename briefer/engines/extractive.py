@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from briefer.chunking import Chunk
 from briefer.differences import find_differences
@@ -19,6 +20,9 @@ from briefer.people import clean_name, role_for
 from briefer.sentences import Sentence, load_nlp
 from briefer.sources import Source
 from briefer.templates import SectionSpec, Template
+
+if TYPE_CHECKING:
+    from briefer.settings import Settings
 
 _CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ"})
 _DESCRIPTION_WEIGHT = 0.5
@@ -31,11 +35,14 @@ class ExtractiveEngine(Engine):
     """Extracts findings from the text itself; every item is a sentence or a name found in one."""
 
     name = "extractive"
-    needs_entities = True
-    exclusive_sentences = True
+    verbatim = True
 
     def __init__(self) -> None:
         self._description_lemmas: dict[str, frozenset[str]] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Engine:
+        return cls()  # offline: nothing to configure
 
     def prepare(self, template: Template, sources: Sequence[Source], chunk_tokens: int) -> None:
         nlp = load_nlp()

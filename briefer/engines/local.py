@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from briefer.chunking import DEFAULT_CHUNK_TOKENS
-from briefer.config import NO_KEY_PLACEHOLDER, Settings, resolve_settings
 from briefer.engines.base import Engine
 from briefer.engines.openai_engine import OpenAIEngine
 from briefer.errors import UsageError
 from briefer.llm.local_server import LocalServer
+from briefer.settings import NO_KEY_PLACEHOLDER, Settings
 from briefer.sources import Source
 from briefer.templates import Template
 from briefer.tokens import count_tokens
@@ -40,9 +40,9 @@ class LocalEngine(OpenAIEngine):
 
     name = "local"
     needs_key = False
+    takes_model_path = True
 
-    def __init__(self, settings: Settings | None = None) -> None:
-        settings = settings or resolve_settings(engine="local")
+    def __init__(self, settings: Settings) -> None:
         path = Path(settings.model).expanduser()
         if not path.is_file():
             raise UsageError(f"{path}: no such model file (give --model path/to/model.gguf)")
@@ -67,6 +67,12 @@ class LocalEngine(OpenAIEngine):
         if self.server.url is None:
             self.server.slot_tokens = self._slot_tokens(largest)
         super().prepare(template, sources, chunk_tokens)
+
+    def server_shown(self) -> str | None:
+        return None  # started by the run itself
+
+    def priced(self) -> bool:
+        return False
 
     def client(self) -> ChatClient:
         self.check_open()

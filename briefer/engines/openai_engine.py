@@ -1,12 +1,12 @@
 """The `openai` engine: any OpenAI-compatible server, asked for grounded sections as JSON.
 
 Per chunk: the model sees the template's sections and the chunk's numbered
-sentences, and answers JSON under a schema derived from the template. The
-answer is checked locally; a broken one is asked again (at most twice, each
-time the original messages plus only the last bad answer and what is wrong
-with it). An answer cut off at the output limit is asked once more with twice
-the limit, then the chunk is split in halves. Citations are resolved against
-the sentences shown and each item is checked for support (`briefer.llm.ground`).
+sentences, and answers JSON under a schema derived from the template. Asking
+(checking answers, asking again, counting the cost) is `briefer.llm.ask`; an
+answer that does not fit the output limit even when raised splits the chunk
+in halves. Citations are resolved against the sentences shown
+(`briefer.llm.ground`); support is checked with every engine's findings in
+`briefer.verify`.
 """
 
 from __future__ import annotations
@@ -16,26 +16,26 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel
-
 from briefer.chunking import Chunk
-from briefer.config import Settings, resolve_settings
 from briefer.engines.base import Engine
-from briefer.errors import ModelError, RefusalError
+from briefer.errors import ModelError
 from briefer.findings import Finding, Findings
+from briefer.llm.ask import Asker
 from briefer.llm.ground import ground
-from briefer.llm.prompt import Message, extract_messages, reask_messages, sentence_ids
-from briefer.llm.request import ChatRequest
-from briefer.llm.schema import SCHEMA_NAME, AnswerError, answer_model, parse_answer, sections_schema
+from briefer.llm.prompt import extract_messages, sentence_ids
+from briefer.llm.reduce import REDUCE_BUDGET
+from briefer.llm.schema import SCHEMA_NAME, answer_model, sections_schema
 from briefer.sentences import Sentence
+from briefer.settings import Settings
 from briefer.sources import Source
 from briefer.templates import Template
 
 if TYPE_CHECKING:
-    from briefer.llm.client import Answer, ChatClient
+    from pydantic import BaseModel
 
-MAX_REASKS = 2
-"""Times a broken answer (not JSON, or not the schema) is asked again."""
+    from briefer.llm.client import ChatClient
+    from briefer.llm.planning import CallPlan
+
 MAX_SPLITS = 4
 """Times a chunk may be halved because the answer did not fit the output limit (down to 1/16)."""
 
@@ -45,15 +45,15 @@ class OpenAIEngine(Engine):
 
     name = "openai"
     needs_key = True
-    exclusive_sentences = False
+    overlaps = True
 
-    def __init__(self, settings: Settings | None = None) -> None:
-        self.settings = settings or resolve_settings(engine="openai")
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
         self.model = self.settings.model
         self.concurrency = self.settings.concurrency
-        self.overlaps = True
         self.reduce_budget = REDUCE_BUDGET
         self._client: ChatClient | None = None
+        self._asker: Asker | None = None
         self._models: dict[str, tuple[Template, type[BaseModel]]] = {}
         self._lock = threading.Lock()
         self._closed = False
@@ -105,6 +105,14 @@ class OpenAIEngine(Engine):
                 )
             return self._client
 
+    def asker(self) -> Asker:
+        """Asks this engine's model, counting what each question cost."""
+        client = self.client()
+        with self._lock:
+            if self._asker is None or self._asker.client is not client:
+                self._asker = Asker(client, self.settings.max_tokens)
+            return self._asker
+
     def check_open(self) -> None:
         """Calls still running when the run was closed (an error elsewhere, Ctrl-C) end here."""
         if self._closed:
@@ -118,6 +126,7 @@ class OpenAIEngine(Engine):
                 if self._client.cache is not None:
                     self._client.cache.close()
                 self._client = None
+                self._asker = None
 
     def extract(self, chunk: Chunk, template: Template) -> Findings:
         return self._extract(chunk.sentences, template, splits=0)
@@ -131,13 +140,30 @@ class OpenAIEngine(Engine):
     ) -> Findings:
         from briefer.llm.reduce import reduce_findings
 
-        return reduce_findings(self, findings, template, sentences, source_order, self.reduce_budget)
+        return reduce_findings(
+            self.asker(), findings, template, source_order, self.reduce_budget, self.concurrency
+        )
 
     def differences(self, sentences: Mapping[str, Sequence[Sentence]]) -> Findings:
         """Where sources differ, asked of the model about pairs of sentences that could disagree."""
-        from briefer.llm.differ import ask_differences
+        from briefer.llm.pairs import ask_differences
 
-        return ask_differences(self, sentences)
+        return ask_differences(self.asker(), sentences)
+
+    def plan_calls(
+        self, template: Template, units: Sequence[Chunk], sentences: Mapping[str, Sequence[Sentence]]
+    ) -> CallPlan:
+        from briefer.llm.planning import plan_calls
+
+        return plan_calls(self.settings, self.server_shown(), self.priced(), template, units, sentences)
+
+    def server_shown(self) -> str | None:
+        """The server as the dry run names it."""
+        return self.base_url or "https://api.openai.com/v1 (OpenAI)"
+
+    def priced(self) -> bool:
+        """Whether the price table applies: calls go to OpenAI itself."""
+        return self.settings.base_url is None
 
     def answer_model(self, template: Template) -> type[BaseModel]:
         """The pydantic model that checks answers for `template` (built once per template)."""
@@ -147,59 +173,13 @@ class OpenAIEngine(Engine):
                 known = self._models[template.name] = (template, answer_model(template))
             return known[1]
 
-    def ask(
-        self,
-        messages: list[Message],
-        schema: dict[str, object],
-        schema_name: str,
-        model: type[BaseModel],
-        spent: Findings,
-    ) -> BaseModel | None:
-        """The model's checked answer to `messages`; None when it does not fit the output limit.
-
-        Adds what each call cost to `spent`. A broken answer is asked again at most
-        `MAX_REASKS` times; a cut-off one once more with twice the output limit.
-        """
-        client = self.client()
-        max_tokens = self.settings.max_tokens
-        first_key = client.key(ChatRequest(messages, schema, schema_name, max_tokens))
-        attempt = messages
-        reasks = 0
-        raised = False
-        while True:
-            answer = client.complete(ChatRequest(attempt, schema, schema_name, max_tokens))
-            _count(spent, answer)
-            if answer.cached and answer.raw.get("split"):
-                return None
-            if answer.refusal:
-                raise RefusalError(client.redact(answer.refusal))
-            if answer.finish_reason == "length":
-                if not raised:
-                    raised, max_tokens = True, max_tokens * 2
-                    continue
-                client.remember(first_key, {"split": True})
-                return None
-            try:
-                parsed = parse_answer(answer.content, model)
-            except AnswerError as exc:
-                if reasks >= MAX_REASKS:
-                    raise ModelError(
-                        f"the model's answer {exc} ({reasks + 1} tries): try another --model"
-                    ) from None
-                reasks += 1
-                attempt = reask_messages(messages, answer.content or "", str(exc))
-                continue
-            if not answer.cached:
-                client.remember(first_key, {"content": answer.content})
-            return parsed
-
     def _extract(self, sentences: Sequence[Sentence], template: Template, splits: int) -> Findings:
         schema = sections_schema(template, sentence_ids(sentences))
-        spent = Findings()
         messages = extract_messages(template, sentences)
-        answer = self.ask(messages, schema, SCHEMA_NAME, self.answer_model(template), spent)
+        answer, usage = self.asker().ask(messages, schema, SCHEMA_NAME, self.answer_model(template))
+        spent = Findings(usage=usage)
         if answer is not None:
-            return _add(spent, ground(answer, template, sentences))
+            return spent.add(ground(answer, template, sentences))
         if len(sentences) < 2 or splits >= MAX_SPLITS:
             raise ModelError(
                 f"the model's answer did not fit in {self.settings.max_tokens * 2} tokens even for "
@@ -207,29 +187,5 @@ class OpenAIEngine(Engine):
             )
         half = len(sentences) // 2
         for part in (sentences[:half], sentences[half:]):
-            _add(spent, self._extract(part, template, splits + 1))
+            spent.add(self._extract(part, template, splits + 1))
         return spent
-
-
-REDUCE_BUDGET = 32
-"""Candidates of one section that fit one reduce call; more than this and the model condenses them."""
-
-
-def _count(spent: Findings, answer: Answer) -> None:
-    if answer.cached:
-        spent.cached_calls += 1
-    else:
-        spent.llm_calls += 1
-        spent.prompt_tokens += answer.prompt_tokens
-        spent.completion_tokens += answer.completion_tokens
-
-
-def _add(total: Findings, part: Findings) -> Findings:
-    """`total` with `part`'s items and costs added."""
-    total.items.extend(part.items)
-    total.llm_calls += part.llm_calls
-    total.cached_calls += part.cached_calls
-    total.prompt_tokens += part.prompt_tokens
-    total.completion_tokens += part.completion_tokens
-    total.dropped += part.dropped
-    return total

@@ -44,7 +44,7 @@ def fetch(url: str) -> Fetched:
     """GET `url`, following up to MAX_REDIRECTS redirects; every failure is a SourceError naming the URL."""
     import httpx
 
-    from briefer import __version__
+    from briefer._version import __version__
 
     timeout, limit = fetch_timeout(), fetch_max_bytes()
     deadline = time.monotonic() + timeout

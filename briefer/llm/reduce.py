@@ -11,33 +11,31 @@ it; whatever is left goes to the usual merge, which keeps the best-ranked.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
 
 from briefer.findings import Finding, Findings
+from briefer.llm.ask import Asker
 from briefer.llm.prompt import reduce_messages
 from briefer.llm.schema import REDUCE_SCHEMA_NAME, MergedPoints, reduce_schema
-from briefer.llm.support import point_supported
 from briefer.merge import merge_points
-from briefer.sentences import Sentence
 from briefer.templates import SectionSpec, Template
 
-if TYPE_CHECKING:
-    from briefer.engines.openai_engine import OpenAIEngine
-
 MAX_ROUNDS = 3
+REDUCE_BUDGET = 32
+"""Candidates of one section that fit one reduce call; more than this and the model condenses them."""
 
 
 def reduce_findings(
-    engine: OpenAIEngine,
+    asker: Asker,
     findings: Sequence[Finding],
     template: Template,
-    sentences: Mapping[str, Sequence[Sentence]],
     source_order: Sequence[str],
-    budget: int,
+    budget: int = REDUCE_BUDGET,
+    concurrency: int = 1,
 ) -> Findings:
-    """`findings` with every point section over `budget` candidates condensed by the model."""
+    """`findings` with every point section over `budget` candidates condensed by the model, in up to
+    `concurrency` calls at once."""
     order = {source: i for i, source in enumerate(source_order)}
     result = Findings()
     for spec in template.sections:
@@ -49,7 +47,7 @@ def reduce_findings(
         rounds = 0
         while len(pool) > budget and rounds < MAX_ROUNDS:
             rounds += 1
-            condensed = _round(engine, template, spec, pool, sentences, budget, result)
+            condensed = _round(asker, template, spec, pool, budget, concurrency, result)
             if len(condensed) >= len(pool):
                 break
             pool = condensed
@@ -58,61 +56,46 @@ def reduce_findings(
 
 
 def _round(
-    engine: OpenAIEngine,
+    asker: Asker,
     template: Template,
     spec: SectionSpec,
     pool: list[Finding],
-    sentences: Mapping[str, Sequence[Sentence]],
     budget: int,
+    concurrency: int,
     spent: Findings,
 ) -> list[Finding]:
     groups = [pool[i : i + budget] for i in range(0, len(pool), budget)]
-    with ThreadPoolExecutor(max_workers=max(1, min(engine.concurrency, len(groups)))) as workers:
-        outcomes = list(
-            workers.map(lambda group: _condense(engine, template, spec, group, sentences), groups)
-        )
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(groups)))) as workers:
+        outcomes = list(workers.map(lambda group: _condense(asker, template, spec, group), groups))
     condensed: list[Finding] = []
-    for points, cost in outcomes:
-        condensed.extend(points)
-        _add_cost(spent, cost)
+    for found in outcomes:
+        condensed.extend(found.items)
+        spent.usage += found.usage
+        spent.dropped += found.dropped
     return condensed
 
 
-def _condense(
-    engine: OpenAIEngine,
-    template: Template,
-    spec: SectionSpec,
-    group: list[Finding],
-    sentences: Mapping[str, Sequence[Sentence]],
-) -> tuple[list[Finding], Findings]:
+def _condense(asker: Asker, template: Template, spec: SectionSpec, group: list[Finding]) -> Findings:
     """One reduce call: `group` merged into at most `spec.max_items` points (the group as is if it did not fit)."""
-    cost = Findings()
     messages = reduce_messages(template, spec, [f.text for f in group])
     schema = reduce_schema(spec.max_items, len(group))
-    answer = engine.ask(messages, schema, REDUCE_SCHEMA_NAME, MergedPoints, cost)
+    answer, usage = asker.ask(messages, schema, REDUCE_SCHEMA_NAME, MergedPoints)
+    found = Findings(usage=usage)
     if answer is None:
-        return group, cost
+        found.items.extend(group)
+        return found
     assert isinstance(answer, MergedPoints)
-    points: list[Finding] = []
     chosen = answer.points[: spec.max_items]
     for rank, point in enumerate(chosen):
         merged = _candidates(point.merges, group)
         text = " ".join(point.text.split())
         if not merged or not text:
-            cost.dropped += 1
+            found.dropped += 1
             continue
         refs = list(dict.fromkeys(ref for f in merged for ref in f.refs))
-        cited = [sentences[source][number - 1].text for source, number in refs]
-        points.append(
-            Finding(
-                spec.key,
-                text,
-                refs,
-                score=len(merged) + 1.0 - rank / (len(chosen) + 1),
-                supported=point_supported(text, cited),
-            )
-        )
-    return points, cost
+        score = len(merged) + 1.0 - rank / (len(chosen) + 1)
+        found.items.append(Finding(spec.key, text, refs, score=score))  # checked for support in verify
+    return found
 
 
 def _candidates(ids: Sequence[str], group: Sequence[Finding]) -> list[Finding]:
@@ -123,11 +106,3 @@ def _candidates(ids: Sequence[str], group: Sequence[Finding]) -> list[Finding]:
         if digits.isdigit() and 1 <= int(digits) <= len(group):
             found.setdefault(int(digits), group[int(digits) - 1])
     return list(found.values())
-
-
-def _add_cost(total: Findings, part: Findings) -> None:
-    total.llm_calls += part.llm_calls
-    total.cached_calls += part.cached_calls
-    total.prompt_tokens += part.prompt_tokens
-    total.completion_tokens += part.completion_tokens
-    total.dropped += part.dropped

@@ -15,27 +15,23 @@ locally with pydantic, because some servers accept a schema and don't enforce it
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
+from briefer.differences import MAX_DIFFERENCES
 from briefer.templates import Template
 
 SCHEMA_NAME = "brief_sections"
 REDUCE_SCHEMA_NAME = "merged_points"
 DIFFERENCES_SCHEMA_NAME = "source_differences"
-MAX_DIFFERENCES = 8
-_REF = re.compile(r"^\s*\[?\s*(S\d+)\s*:\s*(\d+)\s*\]?\s*$")
 _MAX_ERRORS_SHOWN = 5
 MAX_CITATIONS = 5
 MAX_TEXT_CHARS = 300
 MAX_NAME_CHARS = 80
 MAX_ROLE_CHARS = 150
 _BOUNDS = frozenset({"minItems", "maxItems", "maxLength"})
-
-Ref = tuple[str, int]
 
 
 class _Answer(BaseModel):
@@ -169,12 +165,6 @@ def describe_errors(exc: ValidationError) -> str:
     ]
     more = len(errors) - _MAX_ERRORS_SHOWN
     return "does not match the schema: " + "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
-
-
-def parse_ref(text: str) -> Ref | None:
-    """("S1", 4) from "S1:4" (or "[S1:4]"); None when it is not a sentence id."""
-    match = _REF.match(text)
-    return (match.group(1), int(match.group(2))) if match else None
 
 
 def _strip_fence(text: str) -> str:

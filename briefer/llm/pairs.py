@@ -1,28 +1,26 @@
-"""Where sources differ, asked of the model: pairs of sentences from different sources, checked answers.
+"""The question about pairs of sentences that could disagree: its prompt, and parsing the answer.
 
-The pairs come from `briefer.differences.candidate_pairs` (same subject, a
-number or date in each), so one call covers what can disagree rather than every
-sentence. An answer must cite sentences shown from at least two sources;
-anything else is dropped and counted, and each kept line is checked for
-support by its cited sentences like any other item.
+What "Where sources differ" is, and the offline finder, live in
+`briefer.differences`; this module only asks a model. The pairs come from
+`briefer.differences.candidate_pairs` (same subject, a number or date in
+each), so one call covers what can disagree rather than every sentence. Lines
+citing sentences the model was not shown are dropped here; the two-source
+rule and the support check are applied in `briefer.verify`, as for every engine.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from briefer.differences import DIFFERENCES_KEY, candidate_pairs
 from briefer.findings import Finding, Findings
-from briefer.llm.ground import resolve, shown_sentences
+from briefer.llm.ask import Asker
 from briefer.llm.prompt import Message, prompt_text, sentence_ids, sentence_lines
 from briefer.llm.schema import DIFFERENCES_SCHEMA_NAME, DifferencesAnswer, differences_schema
-from briefer.llm.support import point_supported
 from briefer.sentences import Sentence
-
-if TYPE_CHECKING:
-    from briefer.engines.openai_engine import OpenAIEngine
+from briefer.verify import resolve, shown_sentences
 
 MAX_PAIRS = 24
 """Pairs shown in the one differences call (the most similar first)."""
@@ -63,23 +61,23 @@ def differences_question(sentences: Mapping[str, Sequence[Sentence]]) -> Differe
     )
 
 
-def ask_differences(engine: OpenAIEngine, sentences: Mapping[str, Sequence[Sentence]]) -> Findings:
+def ask_differences(asker: Asker, sentences: Mapping[str, Sequence[Sentence]]) -> Findings:
     """Findings for "Where sources differ" from one call (none when no pair can disagree)."""
     question = differences_question(sentences)
-    spent = Findings()
+    found = Findings()
     if question is None:
-        return spent
-    shown = question.shown
-    answer = engine.ask(question.messages, question.schema, DIFFERENCES_SCHEMA_NAME, DifferencesAnswer, spent)
+        return found
+    answer, found.usage = asker.ask(
+        question.messages, question.schema, DIFFERENCES_SCHEMA_NAME, DifferencesAnswer
+    )
     if not isinstance(answer, DifferencesAnswer):
-        return spent
-    texts = shown_sentences(shown)
+        return found
+    texts = shown_sentences(question.shown)
     for item in answer.differences:
         refs = resolve(item.citations, texts)
         text = " ".join(item.text.split())
-        if len({source for source, _ in refs}) < 2 or not text:
-            spent.dropped += 1
+        if not refs or not text:
+            found.dropped += 1
             continue
-        cited = [texts[ref] for ref in refs]
-        spent.items.append(Finding(DIFFERENCES_KEY, text, refs, supported=point_supported(text, cited)))
-    return spent
+        found.items.append(Finding(DIFFERENCES_KEY, text, refs))
+    return found

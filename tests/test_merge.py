@@ -1,0 +1,119 @@
+"""Unit tests by module on small hand-made sentences: merge, people and differences."""
+
+from __future__ import annotations
+
+from briefer.differences import candidate_pairs, find_differences
+from briefer.findings import Finding
+from briefer.merge import merge, merge_people, merge_points
+from briefer.people import clean_name, role_for, same_person
+from briefer.sentences import split_sentences
+from briefer.sources import Source
+from briefer.templates import load_template
+
+ORDER = {"S1": 0, "S2": 1}
+
+
+def sources(*texts: str) -> dict[str, list]:  # type: ignore[type-arg]
+    return split_sentences(
+        [Source(id=f"S{i}", path=f"s{i}.txt", title=f"s{i}", text=t) for i, t in enumerate(texts, start=1)]
+    )
+
+
+# ---------------------------------------------------------------- merge
+
+
+def test_the_same_point_from_two_sources_is_one_item_citing_both() -> None:
+    found = [
+        Finding("agenda", "The talks will resume in Riyadh next week.", [("S1", 2)], score=2.0),
+        Finding("agenda", "The talks will resume in Riyadh next week!", [("S2", 5)], score=1.0),
+        Finding("agenda", "Sanctions stay in place.", [("S2", 1)], score=1.5),
+    ]
+    merged = merge_points(found, ORDER)
+    assert [(f.text, f.refs) for f in merged] == [
+        ("The talks will resume in Riyadh next week.", [("S1", 2), ("S2", 5)]),
+        ("Sanctions stay in place.", [("S2", 1)]),
+    ]
+
+
+def test_points_with_different_numbers_are_not_merged() -> None:
+    found = [
+        Finding("agenda", "Twelve delegates from each side will attend the talks.", [("S1", 1)]),
+        Finding("agenda", "Ten delegates from each side will attend the talks.", [("S2", 1)]),
+    ]
+    assert len(merge_points(found, ORDER)) == 2
+
+
+def test_a_surname_joins_the_full_name_and_the_most_specific_role_wins() -> None:
+    people = [
+        Finding("p", "Rubio", [("S2", 3)], name="Rubio", role="Secretary"),
+        Finding("p", "Marco Rubio", [("S1", 1)], name="Marco Rubio", role="U.S. Secretary of State"),
+        Finding("p", "Sergei Lavrov", [("S1", 2)], name="Sergei Lavrov"),
+    ]
+    merged = merge_people(people, ORDER)
+    assert [(f.name, f.role, f.refs) for f in merged] == [
+        ("Marco Rubio", "U.S. Secretary of State", [("S1", 1), ("S2", 3)]),
+        ("Sergei Lavrov", None, [("S1", 2)]),
+    ]
+
+
+def test_each_quoted_sentence_goes_to_one_section_only() -> None:
+    template = load_template("policy")
+    sentences = sources(
+        "Rubio met Lavrov in Riyadh to open talks on Ukraine. European leaders were not invited."
+    )
+    shared = ("S1", 1)
+    found = [
+        Finding("agenda", "Rubio met Lavrov in Riyadh to open talks on Ukraine.", [shared], score=3.0),
+        Finding(
+            "open_questions", "Rubio met Lavrov in Riyadh to open talks on Ukraine.", [shared], score=1.0
+        ),
+    ]
+    sections = {s.key: s for s in merge(found, sentences, template, ["S1"], verbatim=True)}
+    assert len(sections["agenda"].items) == 1 and sections["open_questions"].items == []
+
+
+# ---------------------------------------------------------------- people
+
+
+def test_names_are_cleaned_and_surnames_match_full_names() -> None:
+    assert clean_name("Mr. Lavrov's") == "Lavrov"
+    assert clean_name("NATO") is None
+    assert same_person("Khan", "Mohammed Sidique Khan")
+    assert same_person("Sidique Khan", "Mohammed Sidique Khan")
+    assert not same_person("Imran Khan", "Mohammed Sidique Khan")
+
+
+def test_a_role_is_read_from_the_words_around_a_name() -> None:
+    sentences = sources("Secretary of State Marco Rubio met Yuri Ushakov, a foreign policy adviser to Putin.")
+    sentence = sentences["S1"][0]
+    roles = {e.text: role_for(sentence, e) for e in sentence.entities if e.label == "PERSON"}
+    assert roles["Marco Rubio"] == "Secretary of State"
+    assert roles["Yuri Ushakov"] == "foreign policy adviser to Putin"
+
+
+# ---------------------------------------------------------------- differences
+
+
+def test_a_number_two_sources_give_differently_is_a_difference_citing_both() -> None:
+    sentences = sources(
+        "At least 52 people were killed in the bombings on Thursday, police said.",
+        "The bombings on Thursday killed 56 people, police said.",
+    )
+    assert candidate_pairs(sentences)
+    assert find_differences(sentences) == []  # "at least 52" is hedged: it does not disagree with 56
+    sentences = sources(
+        "52 people were killed in the London bombings, police said.",
+        "56 people were killed in the London bombings, police said.",
+    )
+    found = find_differences(sentences)
+    assert [(f.text, f.refs) for f in found] == [
+        ("People killed: 52 according to S1, 56 according to S2", [("S1", 1), ("S2", 1)])
+    ]
+
+
+def test_the_same_number_in_words_and_digits_is_no_difference() -> None:
+    sentences = sources(
+        "26 people were killed in the London bombings, police said.",
+        "Twenty-six people were killed in the London bombings, police said.",
+    )
+    assert find_differences(sentences) == []

@@ -17,7 +17,6 @@ from briefer.errors import SourceError
 log = logging.getLogger("briefer")
 
 SNIFF_BYTES = 8192
-BINARY_HINT = "briefer reads .txt, .md, .html, .pdf, .docx and http(s) URLs"
 # UTF-32 before UTF-16: the UTF-32-LE mark starts with the UTF-16-LE one.
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8", "UTF-8"),
@@ -46,7 +45,9 @@ def decode(data: bytes, shown: str, declared: str | None = None) -> str:
             log.warning("%s: not UTF-8; decoded as %s (from its byte-order mark)", shown, name)
             return data[len(bom) :].decode(codec, errors="replace")
     if b"\x00" in data[:SNIFF_BYTES]:
-        raise SourceError(shown, f"looks like a binary file, not text ({BINARY_HINT})")
+        from briefer.formats import reads_hint  # the table of readers imports this module
+
+        raise SourceError(shown, f"looks like a binary file, not text ({reads_hint()})")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

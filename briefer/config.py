@@ -25,7 +25,7 @@ from typing import Literal, cast, get_args
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from briefer.errors import ConfigError, UsageError
+from briefer.errors import ConfigError, UsageError, describe_validation_error
 
 DEFAULT_MODEL = "gpt-4o-mini"
 DEFAULT_TIMEOUT = 120.0
@@ -94,12 +94,7 @@ def load_config(path: Path | None = None) -> ConfigFile:
         return ConfigFile.model_validate(data)
     except ValidationError as exc:
         # Name the field and the rule, never the value: it could be a secret pasted in the wrong place.
-        problems = [
-            f"field {'.'.join(str(p) for p in e['loc'])}: "
-            + ("unknown field (check its spelling)" if e["type"] == "extra_forbidden" else e["msg"])
-            for e in exc.errors()
-        ]
-        raise ConfigError(str(path), "; ".join(problems)) from None
+        raise ConfigError(str(path), describe_validation_error(exc, data)) from None
 
 
 def resolve_settings(

@@ -22,6 +22,7 @@ from briefer.chunking import DEFAULT_CHUNK_TOKENS
 from briefer.config import get_engine, resolve_settings
 from briefer.engines import ENGINES
 from briefer.errors import BriefError, UsageError
+from briefer.formats import supported_suffixes
 from briefer.output import write_atomic
 from briefer.pipeline import Progress, make_brief
 from briefer.render import render_html, render_json, render_markdown, safe, terminal_renderable
@@ -49,6 +50,11 @@ _SUFFIX_FORMATS = {
 }
 _RENDERERS = {"markdown": render_markdown, "json": render_json, "html": render_html}
 
+HELP = f"""Turn documents into a structured brief where every line cites the sentence it came from.
+
+SOURCE is a file ({", ".join(supported_suffixes())}), a directory (those files in it,
+recursively), an http(s) URL, or - for stdin.
+"""
 EPILOG = """\b
 Examples:
   brief article.txt                      policy brief in the terminal
@@ -66,7 +72,7 @@ Exit codes: 0 brief written, 1 run failed, 2 bad usage or input.
 """
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EPILOG)
+@click.command(context_settings={"help_option_names": ["-h", "--help"]}, help=HELP, epilog=EPILOG)
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
 @click.option(
     "-t",
@@ -150,11 +156,7 @@ def brief_command(
     quiet: bool,
     plain: bool,
 ) -> None:
-    """Turn documents into a structured brief where every line cites the sentence it came from.
-
-    SOURCE is a file (.txt, .md, .html, .pdf, .docx), a directory (those files in it,
-    recursively), an http(s) URL, or - for stdin.
-    """
+    """The `brief` command; its help is HELP, which lists the input formats from `briefer.formats.READERS`."""
     fmt = output_format or (_SUFFIX_FORMATS.get(output.suffix.lower(), "markdown") if output else "terminal")
     if output is not None and fmt == "terminal":
         raise UsageError("--format terminal cannot be saved to a file: use markdown or json")

@@ -24,7 +24,7 @@ import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from briefer.engines import Engine, engine_class
-from briefer.errors import ConfigError, UsageError
+from briefer.errors import ConfigError, UsageError, describe_validation_error
 from briefer.settings import (
     DEFAULT_CONCURRENCY,
     DEFAULT_MAX_TOKENS,
@@ -77,12 +77,7 @@ def load_config(path: Path | None = None) -> ConfigFile:
         return ConfigFile.model_validate(data)
     except ValidationError as exc:
         # Name the field and the rule, never the value: it could be a secret pasted in the wrong place.
-        problems = [
-            f"field {'.'.join(str(p) for p in e['loc'])}: "
-            + ("unknown field (check its spelling)" if e["type"] == "extra_forbidden" else e["msg"])
-            for e in exc.errors()
-        ]
-        raise ConfigError(str(path), "; ".join(problems)) from None
+        raise ConfigError(str(path), describe_validation_error(exc, data)) from None
 
 
 def get_engine(name: str, settings: Settings | None = None) -> Engine:

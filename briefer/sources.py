@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 from pydantic import BaseModel, Field
 
 from briefer.errors import SourceError
-from briefer.formats import SUFFIXES, Document, read_bytes, read_file, read_url, sniff
+from briefer.formats import Document, read_bytes, read_file, read_url, sniff, supported_suffixes
 from briefer.formats.web import is_url
 
 log = logging.getLogger("briefer")
@@ -93,15 +93,16 @@ def _expand(arg: str) -> Iterable[Path]:
     """Yield the files an argument stands for: itself, or a directory's readable files in sorted order."""
     path = Path(arg)
     if path.is_dir():
+        suffixes = supported_suffixes()
         files = sorted(
             p
             for p in path.rglob("*")
             if p.is_file()
-            and p.suffix.lower() in SUFFIXES
+            and p.suffix.lower() in suffixes
             and not any(part.startswith(".") for part in p.relative_to(path).parts)
         )
         if not files:
-            raise SourceError(arg, "directory holds no .txt, .md, .html, .pdf or .docx files")
+            raise SourceError(arg, f"directory holds no {', '.join(suffixes[:-1])} or {suffixes[-1]} files")
         return files
     if not path.exists():
         raise SourceError(arg, "no such file or directory")

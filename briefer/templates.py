@@ -19,10 +19,9 @@ from typing import Literal
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from briefer.errors import TemplateError, UsageError
+from briefer.errors import TemplateError, UsageError, describe_validation_error
 
 DEFAULT_TEMPLATE = "policy"
-_MESSAGES = {"extra_forbidden": "unknown field (check its spelling)", "missing": "missing (required)"}
 _KEY = r"^[a-z][a-z0-9_]*$"
 
 
@@ -234,32 +233,7 @@ def parse_template(text: str, where: str) -> Template:
     try:
         return Template.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors()
-        locs = [e["loc"] for e in errors]
-        # Skip errors that only follow from a deeper one ("sections too short" after a bad section).
-        problems = [
-            f"field {_field_path(data, e['loc'])}: {_MESSAGES.get(e['type'], e['msg'])}"
-            for e in errors
-            if not any(other != e["loc"] and other[: len(e["loc"])] == e["loc"] for other in locs)
-        ]
-        raise TemplateError(where, "; ".join(problems)) from exc
-
-
-def _field_path(data: object, loc: tuple[int | str, ...]) -> str:
-    """Render a pydantic error location as `sections[2].title`, naming the section by key."""
-    parts: list[str] = []
-    node = data
-    for part in loc:
-        if isinstance(part, int):
-            key = node[part].get("key") if isinstance(node, list) and isinstance(node[part], dict) else None
-            parts[-1] += f"[{part}]" + (f" ({key})" if key else "") if parts else f"[{part}]"
-        else:
-            parts.append(str(part))
-        try:
-            node = node[part]  # type: ignore[index]
-        except (KeyError, IndexError, TypeError):
-            node = None
-    return ".".join(parts) or "(top level)"
+        raise TemplateError(where, describe_validation_error(exc, data)) from exc
 
 
 def _cue_pattern(cue: str) -> re.Pattern[str]:

@@ -7,22 +7,28 @@ and every URL is served by a real HTTP server on 127.0.0.1.
 from __future__ import annotations
 
 import io
+import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import click
 import docx
 import pytest
-from conftest import assert_citations_grounded, brief_json, items_of, run_brief
+from conftest import ROOT, assert_citations_grounded, brief_json, items_of, run_brief
 from fpdf import FPDF
 
+from briefer import formats
 from briefer.errors import SourceError, UsageError
+from briefer.formats import READERS, Document, Reader, sniff
 from briefer.sources import load_sources
 
 PEOPLE = {"Anna Berg", "Jonas Dahl", "Erik Lund"}
@@ -35,7 +41,7 @@ PARAGRAPHS = [
     "Lund said the navy would increase patrols in the Barents Sea.",
 ]
 HEADLINE = "Arctic talks end with a joint statement"
-UNSUPPORTED_HINT = "(briefer reads .txt, .md, .html, .pdf, .docx and http(s) URLs)"
+UNSUPPORTED_HINT = "(briefer reads .txt, .md, .markdown, .html, .htm, .xhtml, .pdf, .docx and http(s) URLs)"
 
 
 def article_html(charset: str = "utf-8", extra: str = "") -> str:
@@ -316,6 +322,7 @@ def test_a_leading_horizontal_rule_is_not_front_matter(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- URLs, served on 127.0.0.1
 
 SLOW_SECONDS = 3
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -335,6 +342,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Location", "/article.html")
             self.send_header("Content-Length", "0")
             self.end_headers()
+        elif self.path == "/memo":
+            self._send(200, DOCX_TYPE, self.server.docx)  # type: ignore[attr-defined]
+        elif self.path == "/accept":
+            self._send(200, "text/plain", self.headers.get("Accept", "").encode())
+        elif self.path == "/loud":
+            self._send(200, "application/x-shout", b"SHOUT\nDahl called Berg.\n")
         elif self.path == "/image.png":
             self._send(200, "image/png", b"\x89PNG\r\n\x1a\n\x00\x00")
         elif self.path == "/slow":
@@ -370,7 +383,9 @@ class _Handler(BaseHTTPRequestHandler):
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real HTTP server on 127.0.0.1 in a thread; yields its base URL."""
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.pdf = make_pdf(tmp_path_factory.mktemp("served") / "report.pdf").read_bytes()  # type: ignore[attr-defined]
+    served = tmp_path_factory.mktemp("served")
+    httpd.pdf = make_pdf(served / "report.pdf").read_bytes()  # type: ignore[attr-defined]
+    httpd.docx = make_docx(served / "memo.docx").read_bytes()  # type: ignore[attr-defined]
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
@@ -455,3 +470,116 @@ def test_bad_fetch_settings_are_usage_errors(
         UsageError, match=rf"BRIEF_FETCH_TIMEOUT must be a number of seconds above 0, not '{value}'"
     ):
         load_sources([f"{server}/notes.txt"])
+
+
+# ---------------------------------------------------------------- the table of readers: one row per format
+
+SAMPLES: dict[str, Callable[[Path], bytes]] = {
+    "text": lambda folder: "\n\n".join([HEADLINE, *PARAGRAPHS]).encode() + b"\n",
+    "html": lambda folder: article_html().encode(),
+    "pdf": lambda folder: make_pdf(folder / "sample.pdf").read_bytes(),
+    "docx": lambda folder: make_docx(folder / "sample.docx").read_bytes(),
+}
+
+
+def test_every_suffix_in_the_table_is_scanned_sniffed_and_read(tmp_path: Path) -> None:
+    assert sorted(r.kind for r in READERS) == sorted(SAMPLES), "give each reader a sample document here"
+    made, folder = tmp_path / "made", tmp_path / "dossier"
+    made.mkdir()
+    folder.mkdir()
+    expected = []
+    for reader in READERS:
+        data = SAMPLES[reader.kind](made)
+        assert sniff(data) == reader.kind
+        for suffix in reader.suffixes:
+            expected.append(f"{reader.kind}{suffix}")
+            (folder / expected[-1]).write_bytes(data)
+    (folder / "letter.rtf").write_text("Dear minister")  # no reader takes these: left out
+    (folder / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+
+    sources = load_sources([str(folder)])
+
+    assert [Path(s.path).name for s in sources] == sorted(expected)
+    for source in sources:
+        assert_article(source.text)
+
+
+def test_help_and_errors_name_every_suffix_in_the_table(tmp_path: Path) -> None:
+    from briefer.cli import brief_command
+
+    help_text = brief_command.get_help(click.Context(brief_command, info_name="brief"))
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    with pytest.raises(SourceError) as unsupported:
+        load_sources([str(photo)])
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    (scans / "page1.tiff").write_bytes(b"II*\x00")
+    with pytest.raises(SourceError) as no_files:
+        load_sources([str(scans)])
+
+    for reader in READERS:
+        for suffix in reader.suffixes:
+            named = re.compile(re.escape(suffix) + r"(?!\w)")
+            for text in (help_text, str(unsupported.value), str(no_files.value)):
+                assert named.search(text), (suffix, text)
+
+
+def test_urls_ask_for_and_read_every_content_type_in_the_table(server: str) -> None:
+    accept, memo = load_sources([f"{server}/accept", f"{server}/memo"])
+    for reader in READERS:
+        for media_type in reader.media_types:
+            assert media_type in accept.text
+    assert_article(memo.text)  # read as Word by its content type
+    assert memo.title == "Arctic talks in Oslo"
+
+
+def read_shout(data: bytes, shown: str, charset: str | None = None) -> Document:
+    """A made-up format: a SHOUT line, then text to read in capitals."""
+    return Document(text=data.decode(charset or "utf-8").removeprefix("SHOUT\n").upper())
+
+
+def test_a_new_format_is_one_read_function_and_one_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server: str
+) -> None:
+    shout = Reader(
+        kind="shout",
+        suffixes=(".shout",),
+        media_types=("application/x-shout",),
+        read=f"{__name__}:read_shout",
+        signature=lambda data: data.startswith(b"SHOUT\n"),
+    )
+    monkeypatch.setattr(formats, "READERS", (*formats.READERS, shout))
+    folder = tmp_path / "dossier"
+    folder.mkdir()
+    (folder / "call.shout").write_bytes(b"SHOUT\nBerg called Dahl.\n")  # picked up by its suffix
+    (tmp_path / "unnamed").write_bytes(b"SHOUT\nLund called Berg.\n")  # read by its signature
+
+    sources = load_sources([str(folder), str(tmp_path / "unnamed"), f"{server}/loud"])
+
+    assert [s.text for s in sources] == ["BERG CALLED DAHL.\n", "LUND CALLED BERG.\n", "DAHL CALLED BERG.\n"]
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    with pytest.raises(SourceError, match=r"\(briefer reads \.txt, .*, \.docx, \.shout and http\(s\) URLs\)"):
+        load_sources([str(photo)])
+
+
+def test_the_table_of_readers_loads_no_parser() -> None:
+    """`brief --help` lists the formats from the table: that must not import a parsing library."""
+    # A bare `briefer` package, so that only what the table module itself imports is loaded.
+    code = (
+        "import sys, types\n"
+        "package = types.ModuleType('briefer')\n"
+        "package.__path__ = [sys.argv[1]]\n"
+        "sys.modules['briefer'] = package\n"
+        "import briefer.formats\n"
+        "assert briefer.formats.supported_suffixes()\n"
+        "heavy = {'pypdf', 'docx', 'trafilatura', 'spacy', 'pydantic', 'httpx', 'lxml',\n"
+        "         'charset_normalizer'}\n"
+        "print(sorted(heavy & {name.split('.')[0] for name in sys.modules}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(ROOT / "briefer")], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "[]\n"

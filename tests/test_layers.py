@@ -27,6 +27,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "briefer.verify",
             "briefer.merge",
             "briefer.differences",
+            "briefer.salience",
             "briefer.people",
             "briefer.chunking",
             "briefer.render",

@@ -172,7 +172,7 @@ def test_directory_without_text_files_is_an_error(tmp_path: Path) -> None:
         load_sources([str(folder)])
 
     assert str(folder) in str(caught.value)
-    assert "no .txt, .md, .html, .pdf or .docx files" in str(caught.value)
+    assert "no .txt, .md, .markdown, .html, .htm, .xhtml, .pdf or .docx files" in str(caught.value)
     assert caught.value.path == str(folder)
     assert isinstance(caught.value, UsageError) and caught.value.exit_code == 2
 
@@ -285,7 +285,7 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[Path, str]]:
         "whitespace": (write(tmp_path / "blank.md", " \n\t\r\n   \n"), "is empty"),
         "bom-only": (write(tmp_path / "bom-only.txt", b"\xef\xbb\xbf\r\n"), "is empty"),
         "binary": (write(tmp_path / "data.txt", b"GIF89a\x00\x01\x02binary\x00stuff"), "binary"),
-        "no-text-dir": (no_text_dir, "no .txt, .md, .html, .pdf or .docx files"),
+        "no-text-dir": (no_text_dir, "no .txt, .md, .markdown, .html, .htm, .xhtml, .pdf or .docx files"),
     }
 
 

@@ -18,8 +18,11 @@ if TYPE_CHECKING:
 _PYTHON_DOCX_TEMPLATE_DATE = datetime(2013, 12, 23, 23, 15, tzinfo=UTC)
 
 
-def read_docx(data: bytes, shown: str) -> Document:
-    """Paragraphs and table rows as paragraphs; title and creation date from the core properties."""
+def read_docx(data: bytes, shown: str, charset: str | None = None) -> Document:
+    """Paragraphs and table rows as paragraphs; title and creation date from the core properties.
+
+    `charset` is unused: a .docx is UTF-8 XML that declares its own encoding.
+    """
     import docx
 
     try:

@@ -13,28 +13,15 @@ import re
 import threading
 
 from briefer.errors import SourceError
+from briefer.formats.sniff import BOMS as _BOMS
+from briefer.formats.sniff import SNIFF_BYTES
 
 log = logging.getLogger("briefer")
 
-SNIFF_BYTES = 8192
-BINARY_HINT = "briefer reads .txt, .md, .html, .pdf, .docx and http(s) URLs"
-# UTF-32 before UTF-16: the UTF-32-LE mark starts with the UTF-16-LE one.
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8", "UTF-8"),
-    (codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32"),
-    (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32"),
-    (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"),
-    (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16"),
-)
 # Windows-1252 is by far the commonest legacy encoding of Western text; when
 # short samples fit several code pages equally well, it is the best bet.
 _PREFERRED_GUESS = "cp1252"
 _WINDOWS_1252_LABELS = ("ascii", "iso8859-1")
-
-
-def looks_binary(data: bytes) -> bool:
-    """True for bytes with NULs near the start and no UTF-16/32 byte-order mark."""
-    return b"\x00" in data[:SNIFF_BYTES] and not any(data.startswith(bom) for bom, _, _ in _BOMS[1:])
 
 
 def decode(data: bytes, shown: str, declared: str | None = None) -> str:
@@ -46,7 +33,9 @@ def decode(data: bytes, shown: str, declared: str | None = None) -> str:
             log.warning("%s: not UTF-8; decoded as %s (from its byte-order mark)", shown, name)
             return data[len(bom) :].decode(codec, errors="replace")
     if b"\x00" in data[:SNIFF_BYTES]:
-        raise SourceError(shown, f"looks like a binary file, not text ({BINARY_HINT})")
+        from briefer.formats import reads_hint  # the table of readers, which reads files with this module
+
+        raise SourceError(shown, f"looks like a binary file, not text ({reads_hint()})")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

@@ -22,8 +22,11 @@ logging.getLogger("pypdf").addHandler(logging.NullHandler())
 _PARAGRAPH_GAP = 1.4  # a gap this many times the usual line spacing starts a paragraph
 
 
-def read_pdf(data: bytes, shown: str) -> Document:
-    """Text of every page, pages and paragraphs apart; title and creation date from the metadata."""
+def read_pdf(data: bytes, shown: str, charset: str | None = None) -> Document:
+    """Text of every page, pages and paragraphs apart; title and creation date from the metadata.
+
+    `charset` is unused: a PDF says how its text is encoded.
+    """
     reader = _open(data, shown)
     try:
         pages = [_page_text(page) for page in reader.pages]

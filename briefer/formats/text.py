@@ -6,6 +6,7 @@ import re
 from datetime import date, datetime
 
 from briefer.formats.document import Document
+from briefer.formats.encoding import decode
 
 # C0 and C1 controls other than tab and newline, and zero-width no-break spaces (stray BOMs).
 _CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ufeff]")
@@ -36,6 +37,11 @@ def paragraphs(blocks: list[str]) -> str:
         if tidy.strip():
             kept.append(tidy)
     return "\n\n".join(kept) + "\n" if kept else ""
+
+
+def read_plain(data: bytes, shown: str, charset: str | None = None) -> Document:
+    """A text or Markdown file's bytes, decoded (UTF-8, else `charset` or a detected encoding)."""
+    return read_text(newlines(decode(data, shown, charset)))
 
 
 def read_text(text: str) -> Document:

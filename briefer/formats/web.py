@@ -40,15 +40,16 @@ def is_url(arg: str) -> bool:
     return False
 
 
-def fetch(url: str) -> Fetched:
-    """GET `url`, following up to MAX_REDIRECTS redirects; every failure is a SourceError naming the URL."""
+def fetch(url: str, accept: str = "*/*") -> Fetched:
+    """GET `url`, asking for the `accept` content types and following up to MAX_REDIRECTS redirects;
+    every failure is a SourceError naming the URL."""
     import httpx
 
     from briefer._version import __version__
 
     timeout, limit = fetch_timeout(), fetch_max_bytes()
     deadline = time.monotonic() + timeout
-    headers = {"User-Agent": f"briefer/{__version__}", "Accept": "text/html, application/pdf, text/*;q=0.8"}
+    headers = {"User-Agent": f"briefer/{__version__}", "Accept": accept}
     try:
         with (
             httpx.Client(

@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from briefer.differences import MAX_DIFFERENCES
+from briefer.errors import describe_validation_error
 from briefer.templates import Template
 
 SCHEMA_NAME = "brief_sections"
@@ -157,14 +158,9 @@ def parse_answer(content: str | None, model: type[BaseModel]) -> BaseModel:
 
 def describe_errors(exc: ValidationError) -> str:
     """A one-line summary of a validation error: `agenda.0.citations: Field required; …`."""
-    errors = exc.errors()
-    parts = [
-        f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: "
-        + ("unexpected field" if e["type"] == "extra_forbidden" else e["msg"])
-        for e in errors[:_MAX_ERRORS_SHOWN]
-    ]
-    more = len(errors) - _MAX_ERRORS_SHOWN
-    return "does not match the schema: " + "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+    return "does not match the schema: " + describe_validation_error(
+        exc, audience="model", limit=_MAX_ERRORS_SHOWN
+    )
 
 
 def _strip_fence(text: str) -> str:

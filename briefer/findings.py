@@ -28,7 +28,8 @@ class Usage:
 class Finding:
     """A candidate item for section `section`, citing sentences as (source id, sentence number).
 
-    `score` ranks candidates of the same section; `name` and `role` are set for people.
+    `score` ranks candidates of the same section (`fit`, when set, says how well the text fits
+    the section itself); `name` and `role` are set for people.
     `supported` is set by verification for items in an engine's own words (None for
     quoted sentences), with the reason in `unsupported` when it is False.
     """
@@ -39,6 +40,9 @@ class Finding:
     name: str | None = None
     role: str | None = None
     score: float = 0.0
+    fit: float | None = None
+    """How well a quoted sentence fits its section alone (score may add how central it is); which
+    section a sentence goes to is decided by fit."""
     supported: bool | None = None
     unsupported: Unsupported | None = None
 

@@ -90,7 +90,7 @@ def _draft(specs: Sequence[SectionSpec], pools: Mapping[str, list[Finding]]) -> 
     for pool in pools.values():
         for finding in pool:
             for ref in finding.refs:
-                best[ref] = max(best.get(ref, 0.0), finding.score)
+                best[ref] = max(best.get(ref, 0.0), _fit(finding))
     used: set[Ref] = set()
     chosen: dict[str, list[Finding]] = {spec.key: [] for spec in specs}
 
@@ -98,7 +98,7 @@ def _draft(specs: Sequence[SectionSpec], pools: Mapping[str, list[Finding]]) -> 
         return [
             f
             for f in pools[spec.key]
-            if not used.intersection(f.refs) and f.score >= _MIN_SHARE * max(best[r] for r in f.refs)
+            if not used.intersection(f.refs) and _fit(f) >= _MIN_SHARE * max(best[r] for r in f.refs)
         ]
 
     for priority in sorted({s.extractive.priority for s in specs}, reverse=True):
@@ -116,6 +116,10 @@ def _draft(specs: Sequence[SectionSpec], pools: Mapping[str, list[Finding]]) -> 
     return chosen
 
 
+def _fit(finding: Finding) -> float:
+    return finding.score if finding.fit is None else finding.fit
+
+
 @dataclass
 class _Person:
     name: str
@@ -129,7 +133,8 @@ class _Person:
 def merge_people(findings: Sequence[Finding], order: Mapping[str, int]) -> list[Finding]:
     """One finding per person: "Rubio" joins "Marco Rubio"; the most specific role wins.
 
-    People are ordered by how many sentences mention them, then by first mention.
+    People are ordered by how central they are across the sources: how many sources name
+    them, then how many sentences, then by first mention.
     """
     ordered = sorted(findings, key=lambda f: _position(f.refs[0], order))
     people: list[_Person] = []
@@ -179,7 +184,13 @@ def merge_people(findings: Sequence[Finding], order: Mapping[str, int]) -> list[
                 unsupported=person.unsupported[0] if supported is False else None,
             )
         )
-    merged.sort(key=lambda f: (-f.score, _position(min(f.refs, key=lambda r: _position(r, order)), order)))
+    merged.sort(
+        key=lambda f: (
+            -len({source for source, _ in f.refs}),
+            -f.score,
+            _position(min(f.refs, key=lambda r: _position(r, order)), order),
+        )
+    )
     return merged
 
 
@@ -220,6 +231,7 @@ def merge_points(findings: Sequence[Finding], order: Mapping[str, int]) -> list[
                 finding.text,
                 list(finding.refs),
                 score=finding.score,
+                fit=finding.fit,
                 supported=finding.supported,
                 unsupported=finding.unsupported,
             )

@@ -17,6 +17,7 @@ from briefer.differences import find_differences
 from briefer.engines.base import Engine
 from briefer.findings import Finding, Findings
 from briefer.people import clean_name, role_for
+from briefer.salience import maximal_marginal_relevance, salience, sentence_vectors
 from briefer.sentences import Sentence, load_nlp
 from briefer.sources import Source
 from briefer.templates import SectionSpec, Template
@@ -29,6 +30,14 @@ _DESCRIPTION_WEIGHT = 0.5
 _DESCRIPTION_CAP = 3
 _SHORT_SENTENCE_WORDS = 6
 _LEAD_SENTENCES = 10
+SALIENCE_WEIGHT = 10.0
+"""Weight of a sentence's salience across all sources (0 to 1) beside its fit to a section."""
+GATE_WEIGHT = 2.0
+"""How much salience (0 to 1) counts towards a section's `min_score`: a central sentence needs less fit."""
+REDUNDANCY = 2.0
+_MMR_DEPTH = 10
+"""Candidates per item a section may list that are ranked by MMR (the rest cannot be reached)."""
+"""How much a point loses for each unit of similarity to a point its section already has."""
 
 
 class ExtractiveEngine(Engine):
@@ -63,7 +72,7 @@ class ExtractiveEngine(Engine):
                 lemmas = self._description_lemmas[spec.key]
                 for sentence in chunk.sentences:
                     score = score_sentence(sentence, spec, lemmas)
-                    if score >= spec.extractive.min_score:
+                    if score > 0 and score + GATE_WEIGHT >= spec.extractive.min_score:
                         findings.items.append(
                             Finding(
                                 spec.key,
@@ -73,6 +82,35 @@ class ExtractiveEngine(Engine):
                             )
                         )
         return findings
+
+    def reduce(
+        self,
+        findings: Sequence[Finding],
+        template: Template,
+        sentences: Mapping[str, Sequence[Sentence]],
+        source_order: Sequence[str],
+    ) -> Findings:
+        """Points ranked by fit to their section plus salience across all sources, then by MMR so a
+        section does not say the same thing twice; people as found."""
+        vectors = sentence_vectors(sentences)
+        salient = salience(sentences, vectors)
+        ranked: list[Finding] = [f for f in findings if f.name is not None]
+        for spec in template.sections:
+            pool = [f for f in findings if f.section == spec.key and f.name is None]
+            fitting = []
+            for finding in pool:
+                if finding.score + GATE_WEIGHT * salient[finding.refs[0]] >= spec.extractive.min_score:
+                    finding.fit = finding.score
+                    finding.score += SALIENCE_WEIGHT * salient[finding.refs[0]]
+                    fitting.append(finding)
+            # MMR compares each pick with every candidate left: only the best few can be picked.
+            pool = sorted(fitting, key=lambda f: -f.score)[: _MMR_DEPTH * spec.max_items]
+            for finding, score in maximal_marginal_relevance(
+                pool, lambda f: f.score, lambda f: vectors[f.refs[0]], REDUNDANCY
+            ):
+                finding.score = score
+                ranked.append(finding)
+        return Findings(items=ranked)
 
     def differences(self, sentences: Mapping[str, Sequence[Sentence]]) -> Findings:
         return Findings(items=find_differences(sentences))

@@ -40,6 +40,26 @@ def _word_list(name: str) -> frozenset[str]:
     )
 
 
+_PLACE_AFTER = re.compile(r"\b(?:in|at|to|from|near|outside)\s+((?:[A-Z][\w’'-]+\s?){1,3})")
+
+
+def places_in(text: str) -> frozenset[str]:
+    """Places a text names: known countries and capitals, and capitalised words after "in", "at",
+    "to", "from" ("in Geneva", "at Camp David"), folded."""
+    found = {fold(m.group(1).strip()) for m in _PLACE_AFTER.finditer(text)}
+    found = {place for place in found if place.split()[0] not in _CALENDAR_WORDS}
+    words = _WORD_RUN.findall(text)
+    found.update(fold(w) for w in words if fold(w) in place_names())
+    return frozenset(found)
+
+
+_WORD_RUN = re.compile(r"[A-Z][\w’'-]+")
+_CALENDAR_WORDS = frozenset(
+    """january february march april may june july august september october november december
+    monday tuesday wednesday thursday friday saturday sunday""".split()
+)
+
+
 @lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """Case- and accent-insensitive form of a name, for comparing."""

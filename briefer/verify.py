@@ -41,6 +41,7 @@ _STEM = 5
 _SUFFIXES = ("ing", "ed", "es", "s")
 _WORD = re.compile(r"\w+")
 _POLARITY_TOKEN = re.compile(r"\w+?(?=n['’]t\b)|n['’]t\b|\w+|[^\w\s]")
+_SOURCE_ID = re.compile(r"\bS\d+(?::\d+)?\b")
 _ID = re.compile(r"^\s*\[?\s*(S\d+)\s*:\s*(\d+)\s*\]?\s*$")
 _STOP = frozenset(
     """a an and are as at be been being but by can could did do does for from had has have he her his
@@ -185,6 +186,7 @@ def point_support(
 ) -> Unsupported | None:
     """Why the cited sentences do not support a line in other words (numbers, names, negation,
     content), or None when they do."""
+    text = _SOURCE_ID.sub(" ", text)  # "(S1)", "according to S2": the brief's own source ids
     for check in (_numbers, _names, _negation, _content):
         problem = check(text, cited, aliases)
         if problem is not None:

@@ -105,6 +105,8 @@ def find_differences(sentences: Mapping[str, Sequence[Sentence]]) -> list[Findin
         for a, b in combinations(group, 2):
             if a.sentence.source == b.sentence.source or a.value == b.value:
                 continue
+            if a.kind == "place" and _names_other_place(a, b):
+                continue  # "in Turin, Italy" / "in Italy": one place within the other, not two
             for s in (a.sentence, b.sentence):
                 if s.ref not in content:
                     content[s.ref] = _content_words(s)
@@ -206,6 +208,11 @@ def _date_fact(sentence: Sentence, entity: Entity) -> _Fact | None:
     if value is None or first is None:
         return None
     return _fact(sentence, entity, "date", value, first, after)
+
+
+def _names_other_place(a: _Fact, b: _Fact) -> bool:
+    """Whether either sentence also names the other's place."""
+    return str(a.value) in fold(b.sentence.text) or str(b.value) in fold(a.sentence.text)
 
 
 def _place_fact(sentence: Sentence, entity: Entity) -> _Fact | None:

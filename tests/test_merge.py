@@ -117,3 +117,18 @@ def test_the_same_number_in_words_and_digits_is_no_difference() -> None:
         "Twenty-six people were killed in the London bombings, police said.",
     )
     assert find_differences(sentences) == []
+
+
+def test_a_place_within_the_other_is_no_difference() -> None:
+    within = sources(
+        "The winter games were held in Turin, Italy, in February, organisers said.",
+        "The winter games were held in Italy in February, organisers said.",
+    )
+    assert find_differences(within) == []
+    elsewhere = sources(
+        "The winter games were held in Turin in February, organisers said.",
+        "The winter games were held in Oslo in February, organisers said.",
+    )
+    assert [f.text for f in find_differences(elsewhere)] == [
+        "Place (held): Turin according to S1, Oslo according to S2"
+    ]

@@ -66,7 +66,7 @@ def test_offline_place_and_date_conflict_in_other_words_is_a_difference(tmp_path
 def test_offline_the_same_facts_in_other_words_are_no_difference(tmp_path: Path) -> None:
     same = (
         "Attack in the capital\n\n"
-        "Police said 26 people were killed in the attack in London on July 7. "
+        "Police said 26 people were killed in the attack in central London, England on July 7. "
         "Twelve delegates from each side are expected to attend the talks.\n"
     )
     reworded = (

@@ -20,6 +20,7 @@ from briefer import __version__
 from briefer.chunking import DEFAULT_CHUNK_TOKENS
 from briefer.engines import ENGINES
 from briefer.errors import BriefError, UsageError
+from briefer.sentences import MAX_JOBS
 from briefer.template_files import DEFAULT_TEMPLATE, template_files
 
 if TYPE_CHECKING:
@@ -115,6 +116,13 @@ Exit codes: 0 brief written, 1 run failed, 2 bad usage or input.
     "--max-tokens", type=click.IntRange(min=16), metavar="N", help="Output limit per call [default: 2048]."
 )
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the cache of model answers.")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(1, MAX_JOBS),
+    metavar="N",
+    help="Processes splitting a large input into sentences (env BRIEF_JOBS) [default: one per CPU].",
+)
 @click.option("--dry-run", is_flag=True, help="Show the calls and the estimated cost; call nothing.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress or notices on stderr.")
 @click.option("--plain", is_flag=True, help="No colour or styling (NO_COLOR is respected too).")
@@ -133,6 +141,7 @@ def brief_command(
     concurrency: int | None,
     max_tokens: int | None,
     no_cache: bool,
+    jobs: int | None,
     dry_run: bool,
     quiet: bool,
     plain: bool,
@@ -162,6 +171,7 @@ def brief_command(
         concurrency=concurrency,
         max_tokens=max_tokens,
         no_cache=no_cache,
+        jobs=jobs,
         need_key=not dry_run,
     )
     runner = get_engine(settings.engine, settings)
@@ -185,7 +195,9 @@ def brief_command(
                 spent = f", {tokens:,} tokens" if tokens else ""
                 status.update(f"Briefing: {' · '.join(shown) or 'reading'}{spent}")
 
-        brief = make_brief(loaded, chosen, runner, chunk_tokens=chunk_tokens, on_progress=progress)
+        brief = make_brief(
+            loaded, chosen, runner, chunk_tokens=chunk_tokens, on_progress=progress, jobs=settings.jobs
+        )
     if fmt == "terminal":
         out = _console(plain)
         out.print(terminal_renderable(brief))

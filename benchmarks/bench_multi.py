@@ -33,7 +33,7 @@ def main() -> int:
         return 0
     sys.path.insert(0, str(ROOT))
     from briefer import load_sources, make_brief
-    from briefer.engines import get_engine
+    from briefer.config import get_engine
     from briefer.findings import Finding
     from briefer.merge import merge_people
     from briefer.people import fold

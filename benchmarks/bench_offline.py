@@ -58,9 +58,11 @@ import json
 import os
 import re
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -69,8 +71,12 @@ SEED = ROOT / "seeds" / "us-russia-riyadh-talks.txt"
 EVAL_DIR = ROOT / ".." / "shared" / "eval"
 FULL_CHARS = 1_000_000
 QUICK_CHARS = 200_000
+BIG_CHARS = 20_000_000
 TARGET_RATIO = 1.5
 TARGET_MB = 600
+TARGET_STARTUP_S = 0.3
+TARGET_GROWTH = 1.5
+TARGET_PARALLEL_RATIO = 0.6
 
 
 # --------------------------------------------------------------------------- helpers
@@ -175,19 +181,69 @@ def child_api(path: Path) -> dict[str, object]:
 # --------------------------------------------------------------------------- parent
 
 
+def _tree_pids(pid: int) -> list[int]:
+    """`pid` and every process below it, from /proc (Linux); [pid] where that is unavailable."""
+    pids, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        pids.append(current)
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as f:
+                    todo.extend(int(child) for child in f.read().split())
+        except OSError:
+            continue
+    return pids
+
+
+def _pss_kib(pid: int) -> int:
+    """Proportional set size of one process (shared pages split between the processes sharing them)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class TreeSampler(threading.Thread):
+    """Samples the summed PSS of a process and its descendants (worker processes) every 0.2 s."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peak_kib, self.done = pid, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.2):
+            self.peak_kib = max(self.peak_kib, sum(_pss_kib(p) for p in _tree_pids(self.pid)))
+
+
 def run_child(cmd: list[str], stdout_path: Path) -> dict[str, object]:
-    """Run `cmd` with stdout to a file; wall seconds and that child's own peak RSS from os.wait4."""
+    """Run `cmd` with stdout to a file: wall seconds; the largest single process's peak RSS
+    (`ru_maxrss` from os.wait4 covers the child and its waited-for workers); the peak of the
+    whole process tree's summed PSS, sampled; user+system CPU seconds of the tree."""
     stderr_path = stdout_path.with_suffix(".stderr")
     with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=ROOT)
+        sampler = TreeSampler(proc.pid)
+        sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
+        sampler.done.set()
+        sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         sys.stderr.write(stderr_path.read_text(errors="replace"))
         raise SystemExit(f"child failed with exit code {proc.returncode}: {' '.join(cmd)}")
-    return {"wall_s": wall, "peak_mb": _peak_mb(usage.ru_maxrss), "cpu_s": usage.ru_utime + usage.ru_stime}
+    return {
+        "wall_s": wall,
+        "peak_mb": _peak_mb(usage.ru_maxrss),
+        "tree_mb": sampler.peak_kib / 1024,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+    }
 
 
 def _child_cmd(mode: str, path: Path, models: list[str] | None = None) -> list[str]:
@@ -197,15 +253,77 @@ def _child_cmd(mode: str, path: Path, models: list[str] | None = None) -> list[s
     return cmd
 
 
+def _brief_cmd() -> list[str]:
+    """The `brief` console script of this Python's environment, else `python -m briefer`."""
+    script = Path(sys.executable).with_name("brief")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "briefer"]
+
+
+def _has_jobs_option() -> bool:
+    """Whether this checkout's `brief` has --jobs (the benchmark also runs on older code)."""
+    shown = subprocess.run([*_brief_cmd(), "--help"], capture_output=True, text=True, cwd=ROOT).stdout
+    return "--jobs" in shown
+
+
 def best_of(repeat: int, cmd: list[str], stdout_path: Path) -> dict[str, object]:
     """Run `cmd` `repeat` times: the fastest wall time, and the highest peak memory seen."""
     runs = [run_child(cmd, stdout_path) for _ in range(repeat)]
     best = min(runs, key=lambda r: float(r["wall_s"]))  # type: ignore[arg-type]
     best["peak_mb"] = max(float(r["peak_mb"]) for r in runs)  # type: ignore[arg-type]
+    best["tree_mb"] = max(float(r["tree_mb"]) for r in runs)  # type: ignore[arg-type]
     return best
 
 
-def measure(label: str, path: Path, work: Path, skip_api: bool, repeat: int) -> list[dict[str, object]]:
+def measure_startup(repeat: int, work: Path) -> list[dict[str, object]]:
+    """Median wall, CPU and peak RSS of `brief --help`, `brief --version` and `brief templates`."""
+    rows = []
+    for args in (["--help"], ["--version"], ["templates"]):
+        runs = [run_child([*_brief_cmd(), *args], work / "startup.out") for _ in range(repeat)]
+        rows.append(
+            {
+                "name": "brief " + " ".join(args),
+                **{k: statistics.median(float(r[k]) for r in runs) for k in ("wall_s", "cpu_s", "peak_mb")},  # type: ignore[arg-type]
+                "walls": [float(r["wall_s"]) for r in runs],  # type: ignore[arg-type]
+            }
+        )
+    return rows
+
+
+def print_startup(rows: list[dict[str, object]], repeat: int) -> None:
+    print()
+    print(f"Start-up (median of {repeat} runs of the `brief` console script)")
+    print(f"  {'command':<18} {'wall s':>7} {'cpu s':>7} {'RSS MB':>7}   all walls")
+    for row in rows:
+        walls = " ".join(f"{w:.2f}" for w in row["walls"])  # type: ignore[attr-defined]
+        print(
+            f"  {row['name']:<18} {row['wall_s']:>7.3f} {row['cpu_s']:>7.3f} {row['peak_mb']:>7.1f}   {walls}"
+        )
+    worst = max(float(row["wall_s"]) for row in rows)  # type: ignore[arg-type]
+    print(f"  target: each <= {TARGET_STARTUP_S} s: {'OK' if worst <= TARGET_STARTUP_S else 'OVER TARGET'}")
+
+
+def _cli_row(
+    label: str, path: Path, work: Path, repeat: int, jobs: int | None, name: str
+) -> dict[str, object]:
+    print(f"  [{label}] {name} …", file=sys.stderr, flush=True)
+    out = work / f"{label}-cli-{jobs}.json"
+    flags = ["--jobs", str(jobs)] if jobs else []
+    row = best_of(repeat, [*_brief_cmd(), str(path), "--format", "json", "-q", *flags], out)
+    brief = json.loads(out.read_text())
+    row.update(
+        name=name,
+        jobs=jobs,
+        files=len(brief["sources"]),
+        chars=sum(s.get("chars") or 0 for s in brief["sources"]),
+        sentences=sum(s.get("sentences") or 0 for s in brief["sources"]),
+        output_chars=out.stat().st_size,
+    )
+    return row
+
+
+def measure(
+    label: str, path: Path, work: Path, skip_api: bool, repeat: int, jobs_runs: list[int | None]
+) -> list[dict[str, object]]:
     from briefer.sentences import SPACY_MODELS
 
     rows: list[dict[str, object]] = []
@@ -216,18 +334,9 @@ def measure(label: str, path: Path, work: Path, skip_api: bool, repeat: int) -> 
     base["name"] = "bare spaCy (full pipeline)"
     rows.append(base)
 
-    print(f"  [{label}] brief CLI …", file=sys.stderr, flush=True)
-    out = work / f"{label}-cli.json"
-    cli = best_of(repeat, [sys.executable, "-m", "briefer", str(path), "--format", "json", "-q"], out)
-    brief = json.loads(out.read_text())
-    cli.update(
-        name="brief CLI (python -m briefer)",
-        files=len(brief["sources"]),
-        chars=sum(s.get("chars") or 0 for s in brief["sources"]),
-        sentences=sum(s.get("sentences") or 0 for s in brief["sources"]),
-        output_chars=out.stat().st_size,
-    )
-    rows.append(cli)
+    for jobs in jobs_runs:
+        name = f"brief CLI --jobs {jobs}" if jobs else "brief CLI"
+        rows.append(_cli_row(label, path, work, repeat, jobs, name))
 
     if not skip_api:
         print(f"  [{label}] brief API …", file=sys.stderr, flush=True)
@@ -246,7 +355,7 @@ def print_table(title: str, rows: list[dict[str, object]], check_targets: bool) 
     print(title)
     header = (
         f"  {'run':<30} {'files':>6} {'input chars':>12} {'sentences':>10} {'wall s':>8} {'peak MB':>8} "
-        f"{'ratio':>6} {'cpu s':>8} {'cpu ratio':>9}"
+        f"{'tree MB':>8} {'ratio':>6} {'cpu s':>8} {'cpu ratio':>9}"
     )
     print(header)
     print("  " + "-" * (len(header) - 2))
@@ -254,7 +363,7 @@ def print_table(title: str, rows: list[dict[str, object]], check_targets: bool) 
         ratio = float(row["wall_s"]) / base_wall  # type: ignore[arg-type]
         print(
             f"  {row['name']:<30} {row['files']:>6} {row['chars']:>12,} {row['sentences']:>10,} "
-            f"{row['wall_s']:>8.2f} {row['peak_mb']:>8.1f} {ratio:>5.2f}x "
+            f"{row['wall_s']:>8.2f} {row['peak_mb']:>8.1f} {row['tree_mb']:>8.1f} {ratio:>5.2f}x "
             f"{row['cpu_s']:>8.2f} {float(row['cpu_s']) / base_cpu:>8.2f}x"  # type: ignore[arg-type]
         )
     base = rows[0]
@@ -272,17 +381,37 @@ def print_table(title: str, rows: list[dict[str, object]], check_targets: bool) 
                 f"render_json {row['render_json_s']:.2f} s"
             )
     if check_targets:
-        cli = rows[1]
-        ratio = float(cli["wall_s"]) / base_wall  # type: ignore[arg-type]
-        peak = float(cli["peak_mb"])  # type: ignore[arg-type]
+        for cli in (r for r in rows[1:] if str(r["name"]).startswith("brief CLI")):
+            ratio = float(cli["wall_s"]) / base_wall  # type: ignore[arg-type]
+            peak = float(cli["peak_mb"])  # type: ignore[arg-type]
+            print(
+                f"  target wall: {cli['name']} / bare spaCy = {ratio:.2f}x (target <= {TARGET_RATIO}x): "
+                f"{'OK' if ratio <= TARGET_RATIO else 'OVER TARGET'}"
+            )
+            print(
+                f"  target peak: {cli['name']} peak = {peak:.1f} MB (target < {TARGET_MB} MB): "
+                f"{'OK' if peak < TARGET_MB else 'OVER TARGET'}"
+            )
+        parallel = [r for r in rows[1:] if (r.get("jobs") or 0) >= 2]
+        for cli in parallel:
+            ratio = float(cli["wall_s"]) / base_wall  # type: ignore[arg-type]
+            print(
+                f"  target parallel: {cli['name']} / single-process bare spaCy = {ratio:.2f}x "
+                f"(target <= {TARGET_PARALLEL_RATIO}x): {'OK' if ratio <= TARGET_PARALLEL_RATIO else 'OVER TARGET'}"
+            )
+
+
+def print_growth(small: dict[str, object], big: dict[str, object]) -> None:
+    """The large corpus's peaks against the ~1 MB corpus's, for the same command."""
+    print()
+    print(f"Memory as input grows: {big['name']}, {big['chars']:,} chars against {small['chars']:,}")
+    for key, what in (("peak_mb", "largest process peak RSS"), ("tree_mb", "process tree peak PSS")):
+        ratio = float(big[key]) / float(small[key])  # type: ignore[arg-type]
         print(
-            f"  target wall: brief CLI / bare spaCy = {ratio:.2f}x (target <= {TARGET_RATIO}x): "
-            f"{'OK' if ratio <= TARGET_RATIO else 'OVER TARGET'}"
+            f"  {what:<26} {float(small[key]):>8.1f} MB -> {float(big[key]):>8.1f} MB = {ratio:.2f}x "  # type: ignore[arg-type]
+            f"(target <= {TARGET_GROWTH}x): {'OK' if ratio <= TARGET_GROWTH else 'OVER TARGET'}"
         )
-        print(
-            f"  target peak: brief CLI peak = {peak:.1f} MB (target < {TARGET_MB} MB): "
-            f"{'OK' if peak < TARGET_MB else 'OVER TARGET'}"
-        )
+    print(f"  wall {float(small['wall_s']):.1f} s -> {float(big['wall_s']):.1f} s")  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- corpus
@@ -356,6 +485,12 @@ def main() -> None:
         "--quick", action="store_true", help=f"~{QUICK_CHARS:,} chars instead of {FULL_CHARS:,}"
     )
     parser.add_argument("--chars", type=int, help="corpus size in characters (overrides --quick)")
+    parser.add_argument(
+        "--big-chars", type=int, default=BIG_CHARS, help=f"large corpus size (default {BIG_CHARS:,})"
+    )
+    parser.add_argument("--skip-big", action="store_true", help="do not run the large corpus")
+    parser.add_argument("--skip-startup", action="store_true", help="do not time start-up")
+    parser.add_argument("--startup-repeat", type=int, default=5, help="runs per start-up command (median)")
     parser.add_argument("--eval-dir", type=Path, default=EVAL_DIR, help="default: ../shared/eval")
     parser.add_argument("--skip-api", action="store_true", help="do not run the library API child")
     parser.add_argument("--repeat", type=int, default=1, help="runs per configuration: best wall, worst peak")
@@ -375,16 +510,23 @@ def main() -> None:
 
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     target = args.chars or (QUICK_CHARS if args.quick else FULL_CHARS)
+    cpus = os.cpu_count() or 1
+    # Old checkouts have no --jobs: one CLI run with the defaults. Otherwise --jobs 1 and 2, and the
+    # default (one per CPU) too when that is neither; the large corpus runs with the default.
+    jobs_runs: list[int | None] = [1, 2] + ([] if cpus <= 2 else [None]) if _has_jobs_option() else [None]
+    default_jobs = None if None in jobs_runs else min(cpus, 2)
     print(
-        f"briefer offline benchmark: python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
+        f"briefer offline benchmark: python {sys.version.split()[0]}, {cpus} CPUs, "
         f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
     with tempfile.TemporaryDirectory(prefix="briefer-bench-") as tmp:
         work = Path(tmp)
         if ROOT in work.resolve().parents:
             raise SystemExit(f"temporary directory {work} is inside the repository; set TMPDIR elsewhere")
+        if not args.skip_startup:
+            print_startup(measure_startup(args.startup_repeat, work), args.startup_repeat)
         if not args.skip_seed:
-            rows = measure("seed", SEED, work, args.skip_api, args.repeat)
+            rows = measure("seed", SEED, work, args.skip_api, args.repeat, [default_jobs])
             print_table(f"Seed article: {SEED.relative_to(ROOT)}", rows, check_targets=False)
         eval_dir = args.eval_dir.resolve()
         if not eval_dir.is_dir():
@@ -397,8 +539,19 @@ def main() -> None:
             f"\nCorpus: {files} files, {chars:,} chars ({distinct} distinct articles from {eval_dir}, "
             f"repeated as needed) in a temporary directory"
         )
-        rows = measure("corpus", corpus, work, args.skip_api, args.repeat)
+        rows = measure("corpus", corpus, work, args.skip_api, args.repeat, jobs_runs)
         print_table(f"Corpus (~{target:,} chars)", rows, check_targets=True)
+        if not args.skip_big:
+            small = next(r for r in rows if r.get("jobs", "absent") == default_jobs)
+            big_corpus = work / "big"
+            big_corpus.mkdir()
+            files, chars, distinct = build_corpus(eval_dir, args.big_chars, big_corpus)
+            print(
+                f"\nLarge corpus: {files} files, {chars:,} chars ({distinct} distinct articles, "
+                f"repeated as needed) in a temporary directory"
+            )
+            big = _cli_row("big", big_corpus, work, 1, default_jobs, str(small["name"]))
+            print_growth(small, big)
         print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from briefer.sentences import Sentence
 from briefer.tokens import DEFAULT_ENCODING, get_encoding
+
+if TYPE_CHECKING:
+    from briefer.sentences import Sentence
 
 # Leaves room in an 8k-token context for the instructions and the model's answer.
 DEFAULT_CHUNK_TOKENS = 3000

@@ -12,33 +12,26 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.syntax import Syntax
 
 from briefer._version import __version__
 from briefer.chunking import DEFAULT_CHUNK_TOKENS
-from briefer.config import get_engine, resolve_settings
 from briefer.engines import ENGINES
 from briefer.errors import BriefError, UsageError
 from briefer.formats import supported_suffixes
-from briefer.output import write_atomic
-from briefer.pipeline import Progress, make_brief
-from briefer.render import render_html, render_json, render_markdown, safe, terminal_renderable
-from briefer.sources import load_sources
-from briefer.templates import (
-    DEFAULT_TEMPLATE,
-    builtin_templates,
-    find_template,
-    load_template,
-    new_template,
-    parse_template,
-    template_files,
-    user_dir,
-    with_sections,
-)
+from briefer.sentences import MAX_JOBS
+from briefer.template_files import DEFAULT_TEMPLATE, template_files
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from briefer.pipeline import Progress
+
+# Only what `brief --help`, `--version` and `brief templates` need is imported here; the
+# pipeline (spaCy), the engines (the openai SDK), pydantic and rich are imported by the
+# commands that use them, so those three print at once (tests/test_startup.py).
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 FORMATS = ("terminal", "markdown", "json", "html")
 _SUFFIX_FORMATS = {
@@ -48,7 +41,6 @@ _SUFFIX_FORMATS = {
     ".html": "html",
     ".htm": "html",
 }
-_RENDERERS = {"markdown": render_markdown, "json": render_json, "html": render_html}
 
 HELP = f"""Turn documents into a structured brief where every line cites the sentence it came from.
 
@@ -130,6 +122,13 @@ Exit codes: 0 brief written, 1 run failed, 2 bad usage or input.
     "--max-tokens", type=click.IntRange(min=16), metavar="N", help="Output limit per call [default: 2048]."
 )
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the cache of model answers.")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(1, MAX_JOBS),
+    metavar="N",
+    help="Processes splitting a large input into sentences (env BRIEF_JOBS) [default: one per CPU].",
+)
 @click.option("--dry-run", is_flag=True, help="Show the calls and the estimated cost; call nothing.")
 @click.option(
     "--strict", is_flag=True, help="Leave out items their citations do not support, instead of flagging them."
@@ -151,12 +150,20 @@ def brief_command(
     concurrency: int | None,
     max_tokens: int | None,
     no_cache: bool,
+    jobs: int | None,
     dry_run: bool,
     strict: bool,
     quiet: bool,
     plain: bool,
 ) -> None:
     """The `brief` command; its help is HELP, which lists the input formats from `briefer.formats.READERS`."""
+    from briefer.config import get_engine, resolve_settings
+    from briefer.output import write_atomic
+    from briefer.pipeline import make_brief
+    from briefer.render import render_html, render_json, render_markdown, terminal_renderable
+    from briefer.sources import load_sources
+    from briefer.templates import load_template, with_sections
+
     fmt = output_format or (_SUFFIX_FORMATS.get(output.suffix.lower(), "markdown") if output else "terminal")
     if output is not None and fmt == "terminal":
         raise UsageError("--format terminal cannot be saved to a file: use markdown or json")
@@ -169,6 +176,7 @@ def brief_command(
         concurrency=concurrency,
         max_tokens=max_tokens,
         no_cache=no_cache,
+        jobs=jobs,
         need_key=not dry_run,
     )
     runner = get_engine(settings.engine, settings)
@@ -193,19 +201,26 @@ def brief_command(
                 status.update(f"Briefing: {' · '.join(shown) or 'reading'}{spent}")
 
         brief = make_brief(
-            loaded, chosen, runner, chunk_tokens=chunk_tokens, on_progress=progress, strict=strict
+            loaded,
+            chosen,
+            runner,
+            chunk_tokens=chunk_tokens,
+            on_progress=progress,
+            jobs=settings.jobs,
+            strict=strict,
         )
     if fmt == "terminal":
         out = _console(plain)
         out.print(terminal_renderable(brief))
         return
-    text = _RENDERERS[fmt](brief)
+    renderers = {"markdown": render_markdown, "json": render_json, "html": render_html}
+    text = renderers[fmt](brief)
     if output is None:
         sys.stdout.write(text)
         return
     write_atomic(output, text)
     if not quiet:
-        err.print(f"Wrote {safe(str(output))}", markup=False)
+        err.print(f"Wrote {_safe(str(output))}", markup=False)
 
 
 @click.group(
@@ -217,10 +232,17 @@ def brief_command(
 def templates_command(ctx: click.Context) -> None:
     """List the briefing templates, or show, locate and create them."""
     if ctx.invoked_subcommand is None:
-        files = template_files()
-        for name, template in builtin_templates().items():
-            mark = " (yours)" if files[name].user else ""
-            click.echo(f"{name:<12} {template.description}{mark}")
+        # The description is read from the TOML alone: validating every template would import
+        # pydantic, which costs more than the rest of the listing. A file that is not TOML or
+        # has no description is validated, to report what is wrong with it.
+        for name, found in template_files().items():
+            description = found.description()
+            if description is None:
+                from briefer.templates import parse_template
+
+                description = parse_template(found.text, found.where).description
+            mark = " (yours)" if found.user else ""
+            click.echo(f"{name:<12} {description}{mark}")
 
 
 @templates_command.command("show")
@@ -228,6 +250,11 @@ def templates_command(ctx: click.Context) -> None:
 @click.option("--plain", is_flag=True, help="No syntax highlighting.")
 def show_template(name: str, plain: bool) -> None:
     """Print template NAME (a name or a .toml path)."""
+    from rich.syntax import Syntax
+
+    from briefer.template_files import find_template
+    from briefer.templates import parse_template
+
     found = find_template(name)
     parse_template(found.text, found.where)  # a broken template says so rather than showing
     console = _console(plain)
@@ -240,6 +267,8 @@ def show_template(name: str, plain: bool) -> None:
 @templates_command.command("path")
 def template_path() -> None:
     """Print the folder where your own templates live."""
+    from briefer.template_files import user_dir
+
     click.echo(str(user_dir()))
 
 
@@ -248,15 +277,26 @@ def template_path() -> None:
 @click.option("--from", "base", default=DEFAULT_TEMPLATE, show_default=True, help="Template to copy.")
 def create_template(name: str, base: str) -> None:
     """Create your own template NAME, a copy of another to edit."""
+    from briefer.templates import new_template
+
     path = new_template(name, base)
     click.echo(str(path))
 
 
 def _console(plain: bool, stderr: bool = False) -> Console:
     """A console that never reads markup or emoji codes; `plain` drops every style (NO_COLOR drops colour)."""
+    from rich.console import Console
+
     if plain:
         return Console(stderr=stderr, color_system=None, highlight=False, emoji=False, markup=False)
     return Console(stderr=stderr, highlight=False, emoji=False, markup=False)
+
+
+def _safe(text: str) -> str:
+    """`text` with control characters escaped, for messages to the terminal."""
+    from briefer.render import safe
+
+    return safe(text)
 
 
 class _nothing:
@@ -269,7 +309,7 @@ class _nothing:
 
 class _StderrLines(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
-        sys.stderr.write(f"brief: {record.levelname.lower()}: {safe(record.getMessage())}\n")
+        sys.stderr.write(f"brief: {record.levelname.lower()}: {_safe(record.getMessage())}\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -301,7 +341,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BriefError as exc:
         if debug:
             raise
-        sys.stderr.write(f"{prog}: error: {safe(str(exc))}\n")
+        sys.stderr.write(f"{prog}: error: {_safe(str(exc))}\n")
         return exc.exit_code
     except BrokenPipeError:
         sys.stderr.close()
@@ -310,7 +350,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             raise
         sys.stderr.write(
-            f"{prog}: internal error: {type(exc).__name__}: {safe(str(exc))} (set BRIEF_DEBUG=1 for a traceback)\n"
+            f"{prog}: internal error: {type(exc).__name__}: {_safe(str(exc))} (set BRIEF_DEBUG=1 for a traceback)\n"
         )
         return EXIT_FAILED
     return EXIT_OK

@@ -9,6 +9,7 @@ The config file is `config.toml` in the user's config folder
     timeout = 120
     concurrency = 4
     max_tokens = 2048
+    jobs = 2
 
 The API key is read from `OPENAI_API_KEY` only, never from a file, and never shown.
 """
@@ -19,12 +20,14 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from briefer.engines import Engine, engine_class
+from briefer.engines import engine_class
 from briefer.errors import ConfigError, UsageError, describe_validation_error
+from briefer.sentences import MAX_JOBS, default_jobs
 from briefer.settings import (
     DEFAULT_CONCURRENCY,
     DEFAULT_MAX_TOKENS,
@@ -34,6 +37,9 @@ from briefer.settings import (
     Settings,
     cache_dir,
 )
+
+if TYPE_CHECKING:
+    from briefer.engines.base import Engine
 
 OFFLINE_ENGINE = "extractive"
 """The engine when no key or server is known."""
@@ -53,6 +59,7 @@ class ConfigFile(BaseModel):
     concurrency: int | None = Field(default=None, ge=1, le=64)
     max_tokens: int | None = Field(default=None, ge=16)
     cache: bool | None = None
+    jobs: int | None = Field(default=None, ge=1, le=MAX_JOBS)
 
 
 def config_path() -> Path:
@@ -95,6 +102,7 @@ def resolve_settings(
     concurrency: int | None = None,
     max_tokens: int | None = None,
     no_cache: bool = False,
+    jobs: int | None = None,
     need_key: bool = True,
     env: Mapping[str, str] | None = None,
     config: ConfigFile | None = None,
@@ -134,7 +142,18 @@ def resolve_settings(
         max_tokens=max_tokens or config.max_tokens or DEFAULT_MAX_TOKENS,
         cache=not no_cache and (config.cache if config.cache is not None else True),
         cache_dir=cache_dir(env),
+        jobs=jobs or _env_jobs(env) or config.jobs or default_jobs(),
     )
+
+
+def _env_jobs(env: Mapping[str, str]) -> int | None:
+    """`BRIEF_JOBS`, when set."""
+    value = env.get("BRIEF_JOBS", "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or not 1 <= int(value) <= MAX_JOBS:
+        raise UsageError(f"BRIEF_JOBS must be a whole number from 1 to {MAX_JOBS}, not {value!r}")
+    return int(value)
 
 
 __all__ = [

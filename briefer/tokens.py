@@ -13,10 +13,12 @@ import gzip
 import hashlib
 from functools import lru_cache
 from importlib import resources
-
-import tiktoken
+from typing import TYPE_CHECKING
 
 from briefer.errors import RunError
+
+if TYPE_CHECKING:
+    import tiktoken
 
 DEFAULT_ENCODING = "cl100k_base"
 
@@ -76,6 +78,8 @@ def rank_file_bytes(name: str) -> bytes:
 @lru_cache(maxsize=4)
 def get_encoding(name: str = DEFAULT_ENCODING) -> tiktoken.Encoding:
     """A tiktoken `Encoding` built from the verified, bundled rank file; no network."""
+    import tiktoken  # here, not at the top: `brief --help` needs this module's constants only
+
     spec = _ENCODINGS.get(name)
     data = rank_file_bytes(name)
     assert spec is not None  # rank_file_bytes raised otherwise

@@ -40,6 +40,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "briefer.findings",
             "briefer.sentences",
             "briefer.templates",
+            "briefer.template_files",
             "briefer.settings",
             "briefer.numbers",
             "briefer.tokens",
@@ -168,6 +169,12 @@ def test_the_checks_catch_what_they_are_for() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert layer_of("briefer.llm.ask") > layer_of("briefer.engines.openai_engine")
     assert layer_of("briefer.verify") > layer_of("briefer.llm.ground")
+
+
+def test_each_engine_is_registered_under_its_class_name() -> None:
+    from briefer.engines import ENGINES
+
+    assert {name: ENGINES[name].name for name in ENGINES} == {name: name for name in ENGINES}
 
 
 def test_public_api_is_the_documented_one() -> None:

@@ -1,0 +1,134 @@
+"""--jobs: a large input is split into sentences in worker processes, with the very same result."""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import briefer.sentences
+from briefer.config import ConfigFile, resolve_settings
+from briefer.sentences import Entities, Entity, Sentence, Token, Tokens, split_sentences
+from briefer.sources import Source
+from tests.conftest import ROOT, SEED, run_brief
+
+CASUALTIES = "A bomb on the Piccadilly line killed {n} people on Thursday, police said.\n"
+
+
+def _sources(count: int) -> list[Source]:
+    """`count` sources, each the seed article with a casualty figure of its own: ~4,600 characters each."""
+    seed = SEED.read_text(encoding="utf-8")
+    return [
+        Source(id=f"S{i}", path=f"s{i}.txt", title=f"s{i}", text=seed + "\n" + CASUALTIES.format(n=20 + i))
+        for i in range(1, count + 1)
+    ]
+
+
+def _everything(split: dict[str, list[Sentence]]) -> list[tuple[Any, ...]]:
+    """Each sentence with its tokens and entities, which a Sentence leaves out of equality."""
+    return [(s, list(s.tokens), list(s.entities)) for numbered in split.values() for s in numbered]
+
+
+@pytest.fixture
+def worker_runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Records the start method of every run that used worker processes."""
+    runs: list[str] = []
+    real = briefer.sentences._parse_in_workers
+
+    def spy(sources: Any, groups: Any, jobs: int, context: Any) -> Iterator[Any]:
+        runs.append(context.get_start_method())
+        return real(sources, groups, jobs, context)
+
+    monkeypatch.setattr(briefer.sentences, "_parse_in_workers", spy)
+    return runs
+
+
+def test_a_multi_source_brief_is_byte_identical_with_one_and_two_jobs(tmp_path: Path) -> None:
+    paths = []
+    for source in _sources(15):  # ~69,000 characters: over the threshold for forked workers
+        path = tmp_path / source.path
+        path.write_text(source.text, encoding="utf-8")
+        paths.append(str(path))
+    one = run_brief(*paths, "--format", "json", "--jobs", "1")
+    two = run_brief(*paths, "--format", "json", "--jobs", "2")
+    assert one.returncode == 0 and two.returncode == 0, one.stderr + two.stderr
+    assert two.stderr == ""  # nothing from the workers or their shutdown
+    assert one.stdout == two.stdout
+    assert (
+        '"differences": []' not in one.stdout
+    )  # the figures differ across sources: a real multi-source brief
+
+
+def test_workers_split_exactly_as_one_process(
+    worker_runs: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Earlier tests may leave threads running in this process, which then spawns rather than
+    # forks, with a higher threshold: the threshold is not what this test is about.
+    monkeypatch.setattr(briefer.sentences, "PARALLEL_MIN_CHARS", {"fork": 0, "spawn": 0})
+    sources = _sources(12)
+    alone = split_sentences(sources, jobs=1)
+    together = split_sentences(sources, jobs=2)
+    assert len(worker_runs) == 1
+    assert _everything(together) == _everything(alone)
+    assert [s.number for s in together["S3"]] == list(range(1, len(alone["S3"]) + 1))
+
+
+def test_a_process_with_one_thread_forks_its_workers() -> None:
+    code = "from briefer.sentences import _worker_context; print(_worker_context().get_start_method())"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert result.stdout.strip() == ("fork" if sys.platform.startswith("linux") else "spawn")
+
+
+def test_a_process_running_threads_spawns_its_workers(
+    worker_runs: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A progress display runs a thread: forking then could leave a lock held in the child.
+    monkeypatch.setattr(briefer.sentences, "PARALLEL_MIN_CHARS", {"fork": 0, "spawn": 0})
+    sources = _sources(3)
+    alone = split_sentences(sources, jobs=1)
+    stop = threading.Event()
+    display = threading.Thread(target=stop.wait)
+    display.start()
+    try:
+        together = split_sentences(sources, jobs=2)
+    finally:
+        stop.set()
+        display.join()
+    assert worker_runs == ["spawn"]
+    assert _everything(together) == _everything(alone)
+
+
+def test_a_small_input_starts_no_worker(worker_runs: list[str]) -> None:
+    split_sentences(_sources(2), jobs=4)
+    assert worker_runs == []
+
+
+def test_packed_tokens_and_entities_read_and_pickle_as_the_dataclasses() -> None:
+    tokens = [Token(0, 7, "PROPN", "foreign"), Token(8, 16, "PROPN", "minister"), Token(16, 17, "PUNCT", ".")]
+    packed = Tokens.of(tokens)
+    assert list(packed) == tokens and len(packed) == 3
+    assert packed[1] == tokens[1] and packed[-1] == tokens[-1] and packed[1:] == tokens[1:]
+    assert pickle.loads(pickle.dumps(packed)) == tokens
+    entities = [Entity("PERSON", 17, 26, "Anna Berg"), Entity("GPE", 60, 64, "Oslo")]
+    assert list(pickle.loads(pickle.dumps(Entities.of(entities)))) == entities
+    with pytest.raises(IndexError):
+        packed[3]
+
+
+def test_jobs_come_from_the_flag_the_environment_the_config_file_or_the_cpus() -> None:
+    config = ConfigFile(jobs=3)
+    assert resolve_settings(jobs=5, env={"BRIEF_JOBS": "4"}, config=config).jobs == 5
+    assert resolve_settings(env={"BRIEF_JOBS": "4"}, config=config).jobs == 4
+    assert resolve_settings(env={}, config=config).jobs == 3
+    assert resolve_settings(env={}, config=ConfigFile()).jobs == briefer.sentences.default_jobs()
+    bad = run_brief(str(SEED), env={"BRIEF_JOBS": "many"})
+    assert bad.returncode == 2
+    assert bad.stderr == "brief: error: BRIEF_JOBS must be a whole number from 1 to 256, not 'many'\n"

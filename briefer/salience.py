@@ -13,14 +13,16 @@ sentences without picking the same content twice.
 from __future__ import annotations
 
 import math
+from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TypeVar
 
 from briefer.sentences import Sentence, stop_words
 
 Ref = tuple[str, int]
-Vector = dict[str, float]
+Vector = dict[int, float]
+"""A sparse vector: term number to weight."""
 T = TypeVar("T")
 
 _CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ", "NUM"})
@@ -32,20 +34,69 @@ _POSITION_SCALE = 5.0
 """Sentences into a source at which the position bonus has halved."""
 
 
-def sentence_vectors(sentences: Mapping[str, Sequence[Sentence]]) -> dict[Ref, Vector]:
+class SentenceVectors(Mapping[Ref, Vector]):
+    """Unit TF-IDF vectors of each sentence's content lemmas (idf over all sentences), packed.
+
+    A vector is a few numbers in two shared arrays (term numbers, weights), made into a
+    dict only when read: a dict per sentence costs kilobytes, and a large input has
+    hundreds of thousands of sentences.
+    """
+
+    def __init__(self, sentences: Mapping[str, Sequence[Sentence]]) -> None:
+        numbers: dict[str, int] = {}
+        terms = array("I")
+        counts = array("I")
+        self._spans: dict[Ref, tuple[int, int]] = {}
+        for numbered in sentences.values():
+            for sentence in numbered:
+                start = len(terms)
+                for term, n in Counter(content_lemmas(sentence)).items():
+                    terms.append(numbers.setdefault(term, len(numbers)))
+                    counts.append(n)
+                self._spans[(sentence.source, sentence.number)] = (start, len(terms))
+        frequency = array("I", bytes(4 * len(numbers)))
+        for number in terms:
+            frequency[number] += 1
+        total = max(1, len(self._spans))
+        idf = [math.log(1 + total / n) if n else 0.0 for n in frequency]
+        weights = array("d", ((1 + math.log(n)) * idf[t] for t, n in zip(terms, counts, strict=True)))
+        for start, end in self._spans.values():
+            norm = math.sqrt(sum(w * w for w in weights[start:end])) or 1.0
+            for i in range(start, end):
+                weights[i] /= norm
+        self._terms = terms
+        self._weights = weights
+
+    def __getitem__(self, ref: Ref) -> Vector:
+        start, end = self._spans[ref]
+        return dict(zip(self._terms[start:end], self._weights[start:end], strict=True))
+
+    def __iter__(self) -> Iterator[Ref]:
+        return iter(self._spans)
+
+    def __len__(self) -> int:
+        return len(self._spans)
+
+    def dot_dense(self, ref: Ref, dense: Sequence[float]) -> float:
+        """The dot product of `ref`'s vector with a dense one indexed by term number."""
+        start, end = self._spans[ref]
+        return sum(w * dense[t] for t, w in zip(self._terms[start:end], self._weights[start:end], strict=True))
+
+    def add_to(self, ref: Ref, dense: array[float]) -> None:
+        """Add `ref`'s vector to a dense one indexed by term number."""
+        start, end = self._spans[ref]
+        for t, w in zip(self._terms[start:end], self._weights[start:end], strict=True):
+            dense[t] += w
+
+    @property
+    def terms(self) -> int:
+        """How many distinct terms the vectors have."""
+        return max(self._terms, default=-1) + 1
+
+
+def sentence_vectors(sentences: Mapping[str, Sequence[Sentence]]) -> SentenceVectors:
     """Unit TF-IDF vectors of each sentence's content lemmas (idf over all sentences)."""
-    bags: dict[Ref, Counter[str]] = {}
-    for numbered in sentences.values():
-        for sentence in numbered:
-            bags[(sentence.source, sentence.number)] = Counter(content_lemmas(sentence))
-    frequency = Counter(term for bag in bags.values() for term in bag)
-    total = max(1, len(bags))
-    vectors: dict[Ref, Vector] = {}
-    for ref, bag in bags.items():
-        weights = {t: (1 + math.log(n)) * math.log(1 + total / frequency[t]) for t, n in bag.items()}
-        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
-        vectors[ref] = {t: w / norm for t, w in weights.items()}
-    return vectors
+    return SentenceVectors(sentences)
 
 
 def content_lemmas(sentence: Sentence) -> list[str]:
@@ -58,20 +109,26 @@ def content_lemmas(sentence: Sentence) -> list[str]:
     ]
 
 
-def salience(sentences: Mapping[str, Sequence[Sentence]], vectors: Mapping[Ref, Vector]) -> dict[Ref, float]:
+def salience(sentences: Mapping[str, Sequence[Sentence]], vectors: SentenceVectors) -> dict[Ref, float]:
     """Each sentence's salience in [0, 1]: centrality to all sentences, support from other
     sources, and place in its source, each scaled to the highest in the set."""
-    total = _sum(vectors.values())
-    by_source = {
-        source: _sum(vectors[(s.source, s.number)] for s in numbered)
-        for source, numbered in sentences.items()
-    }
+    size = vectors.terms
+    total = array("d", bytes(8 * size))
+    for ref in vectors:
+        vectors.add_to(ref, total)
     central: dict[Ref, float] = {}
     supported: dict[Ref, float] = {}
-    for ref, vector in vectors.items():
-        own = by_source[ref[0]]
-        central[ref] = max(0.0, dot(vector, total) - dot(vector, vector))
-        supported[ref] = max(0.0, dot(vector, total) - dot(vector, own))
+    for numbered in sentences.values():  # one source at a time: its own sum, then its sentences
+        refs = [(s.source, s.number) for s in numbered]
+        own: Vector = {}
+        for ref in refs:
+            for term, weight in vectors[ref].items():
+                own[term] = own.get(term, 0.0) + weight
+        for ref in refs:
+            vector = vectors[ref]
+            to_all = vectors.dot_dense(ref, total)
+            central[ref] = max(0.0, to_all - dot(vector, vector))
+            supported[ref] = max(0.0, to_all - dot(vector, own))
     top_central = max(central.values(), default=0.0) or 1.0
     top_supported = max(supported.values(), default=0.0) or 1.0
     return {
@@ -81,7 +138,7 @@ def salience(sentences: Mapping[str, Sequence[Sentence]], vectors: Mapping[Ref, 
             + POSITION_WEIGHT * _POSITION_SCALE / (_POSITION_SCALE + ref[1] - 1)
         )
         / (1 + CROSS_SOURCE_WEIGHT + POSITION_WEIGHT)
-        for ref in vectors
+        for ref in central
     }
 
 
@@ -109,11 +166,3 @@ def dot(a: Vector, b: Vector) -> float:
     if len(a) > len(b):
         a, b = b, a
     return sum(w * b.get(t, 0.0) for t, w in a.items())
-
-
-def _sum(vectors: Iterable[Vector]) -> Vector:
-    total: Vector = {}
-    for vector in vectors:
-        for term, weight in vector.items():
-            total[term] = total.get(term, 0.0) + weight
-    return total

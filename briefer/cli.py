@@ -239,6 +239,8 @@ def brief_command(
 def templates_command(ctx: click.Context) -> None:
     """List the briefing templates, or show, locate and create them."""
     if ctx.invoked_subcommand is None:
+        from briefer.safe_text import one_line
+
         # The description is read from the TOML alone: validating every template would import
         # pydantic, which costs more than the rest of the listing. A file that is not TOML or
         # has no description is validated, to report what is wrong with it.
@@ -249,7 +251,9 @@ def templates_command(ctx: click.Context) -> None:
 
                 description = parse_template(found.text, found.where).description
             mark = " (yours)" if found.user else ""
-            click.echo(f"{name:<12} {description}{mark}")
+            # A user's template is a file anyone could have sent: its name and description are shown
+            # as text, never as terminal escapes (colours, OSC 8 links), whether piped or not.
+            click.echo(f"{one_line(name):<12} {one_line(description)}{mark}")
 
 
 @templates_command.command("show")
@@ -316,7 +320,7 @@ def _to_stdout(write: Callable[[], object]) -> None:
 
 def _safe(text: str) -> str:
     """`text` with control characters escaped, for messages to the terminal."""
-    from briefer.render import safe
+    from briefer.safe_text import safe
 
     return safe(text)
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from briefer.engines import Engine
 from briefer.pipeline import prepare
-from briefer.render import safe
+from briefer.safe_text import safe
 from briefer.sources import Source
 from briefer.templates import Template
 

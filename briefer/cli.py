@@ -319,10 +319,11 @@ def _to_stdout(write: Callable[[], object]) -> None:
 
 
 def _safe(text: str) -> str:
-    """`text` with control characters escaped, for messages to the terminal."""
-    from briefer.safe_text import safe
+    """`text` on one line with control characters escaped, for messages to the terminal: a file
+    name with a newline must not make an error two lines or fake a line of its own."""
+    from briefer.safe_text import one_line
 
-    return safe(text)
+    return one_line(text)
 
 
 class _nothing:

@@ -139,3 +139,16 @@ def test_the_terminal_shows_titles_on_one_line(seed_brief: Brief) -> None:
     lines = console.file.getvalue().splitlines()  # type: ignore[attr-defined]
     assert lines[0] == "Brief FAKE TITLE"
     assert "Who INJECTED LINE" in lines
+
+
+def test_errors_and_warnings_about_a_hostile_file_name_stay_one_line(tmp_path: Path) -> None:
+    missing = tmp_path / "no\nbrief: error: fake line"
+    result = run_brief(str(missing))
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"brief: error: {tmp_path}/no brief: error: fake line: no such file or directory"
+    ]
+    path = _hostile_copy(tmp_path)
+    plan = run_brief(str(path), "--dry-run", env={"OPENAI_API_KEY": "sk-test"})
+    assert plan.returncode == 0, plan.stderr
+    assert not any(line.startswith("# Injected") for line in plan.stdout.splitlines())

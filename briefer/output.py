@@ -88,7 +88,7 @@ def _write_atomic(path: Path, target: Path, text: str, mode: int | None) -> None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             if mode is not None:
-                os.fchmod(handle.fileno(), stat.S_IMODE(mode))
+                os.chmod(tmp, stat.S_IMODE(mode))
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())

@@ -1,6 +1,7 @@
 """The `brief` command: parse options, run the library, print or save the brief.
 
-Exit codes: 0 brief written, 1 the run failed, 2 bad usage or input, 130 interrupted.
+Exit codes: 0 brief written, 1 the run failed, 2 bad usage or input, 130 interrupted (Ctrl-C),
+143 terminated (SIGTERM, handled like Ctrl-C: no partial output file, the local server stopped).
 Errors are one line on stderr; BRIEF_DEBUG=1 shows the traceback.
 """
 
@@ -8,11 +9,12 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
 # Only what `brief --help`, `--version` and `brief templates` need is imported here; the
 # pipeline (spaCy), the engines (the openai SDK), pydantic and rich are imported by the
 # commands that use them, so those three print at once (tests/test_startup.py).
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 FORMATS = ("terminal", "markdown", "json", "html")
 _SUFFIX_FORMATS = {
     ".md": "markdown",
@@ -60,7 +62,8 @@ Examples:
   brief article.txt --engine local --model model.gguf --dry-run
 
 \b
-Exit codes: 0 brief written, 1 run failed, 2 bad usage or input.
+Exit codes: 0 brief written, 1 run failed, 2 bad usage or input,
+130 interrupted, 143 terminated (SIGTERM).
 """
 
 
@@ -86,7 +89,7 @@ Exit codes: 0 brief written, 1 run failed, 2 bad usage or input.
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Save the brief to this file (Markdown, or JSON for .json) instead of printing it.",
+    help="Save the brief to this file (Markdown, or JSON for .json) instead of printing it; - is stdout.",
 )
 @click.option(
     "-f",
@@ -158,12 +161,16 @@ def brief_command(
 ) -> None:
     """The `brief` command; its help is HELP, which lists the input formats from `briefer.formats.READERS`."""
     from briefer.config import get_engine, resolve_settings
-    from briefer.output import write_atomic
+    from briefer.output import STDOUT, check_output, write_output
     from briefer.pipeline import make_brief
     from briefer.render import render_html, render_json, render_markdown, terminal_renderable
     from briefer.sources import load_sources
     from briefer.templates import load_template, with_sections
 
+    if output is not None:
+        check_output(output, sources)  # before anything is read or sent
+        if str(output) == STDOUT:
+            output, output_format = None, output_format or "markdown"
     fmt = output_format or (_SUFFIX_FORMATS.get(output.suffix.lower(), "markdown") if output else "terminal")
     if output is not None and fmt == "terminal":
         raise UsageError("--format terminal cannot be saved to a file: use markdown or json")
@@ -184,7 +191,7 @@ def brief_command(
     if dry_run:
         from briefer.plan import describe_plan, plan_run
 
-        sys.stdout.write(describe_plan(plan_run(loaded, chosen, runner, chunk_tokens)))
+        _to_stdout(lambda: sys.stdout.write(describe_plan(plan_run(loaded, chosen, runner, chunk_tokens))))
         return
     err = _console(plain, stderr=True)
     show_progress = not quiet and err.is_terminal
@@ -211,14 +218,14 @@ def brief_command(
         )
     if fmt == "terminal":
         out = _console(plain)
-        out.print(terminal_renderable(brief))
+        _to_stdout(lambda: out.print(terminal_renderable(brief)))
         return
     renderers = {"markdown": render_markdown, "json": render_json, "html": render_html}
     text = renderers[fmt](brief)
     if output is None:
-        sys.stdout.write(text)
+        _to_stdout(lambda: sys.stdout.write(text))
         return
-    write_atomic(output, text)
+    write_output(output, text)
     if not quiet:
         err.print(f"Wrote {_safe(str(output))}", markup=False)
 
@@ -232,6 +239,8 @@ def brief_command(
 def templates_command(ctx: click.Context) -> None:
     """List the briefing templates, or show, locate and create them."""
     if ctx.invoked_subcommand is None:
+        from briefer.safe_text import one_line
+
         # The description is read from the TOML alone: validating every template would import
         # pydantic, which costs more than the rest of the listing. A file that is not TOML or
         # has no description is validated, to report what is wrong with it.
@@ -242,7 +251,9 @@ def templates_command(ctx: click.Context) -> None:
 
                 description = parse_template(found.text, found.where).description
             mark = " (yours)" if found.user else ""
-            click.echo(f"{name:<12} {description}{mark}")
+            # A user's template is a file anyone could have sent: its name and description are shown
+            # as text, never as terminal escapes (colours, OSC 8 links), whether piped or not.
+            click.echo(f"{one_line(name):<12} {one_line(description)}{mark}")
 
 
 @templates_command.command("show")
@@ -292,11 +303,27 @@ def _console(plain: bool, stderr: bool = False) -> Console:
     return Console(stderr=stderr, highlight=False, emoji=False, markup=False)
 
 
-def _safe(text: str) -> str:
-    """`text` with control characters escaped, for messages to the terminal."""
-    from briefer.render import safe
+def _to_stdout(write: Callable[[], object]) -> None:
+    """Run `write` and flush stdout; a full disk or a closed terminal is a RunError, not an internal error."""
+    from briefer.errors import RunError
 
-    return safe(text)
+    try:
+        write()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        # What could not be written must not be retried when Python flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise RunError(f"cannot write to stdout: {exc.strerror or exc}") from exc
+
+
+def _safe(text: str) -> str:
+    """`text` on one line with control characters escaped, for messages to the terminal: a file
+    name with a newline must not make an error two lines or fake a line of its own."""
+    from briefer.safe_text import one_line
+
+    return one_line(text)
 
 
 class _nothing:
@@ -326,6 +353,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         command, prog, args = templates_command, "brief templates", args[1:]
     else:
         command, prog = brief_command, "brief"
+    previous = _on_sigterm(_terminate)
     try:
         command.main(args, prog_name=prog, standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -335,7 +363,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         sys.stderr.write(f"{prog}: error: {exc.format_message()} (see {prog} --help)\n")
         return EXIT_USAGE
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except (KeyboardInterrupt, click.exceptions.Abort) as exc:
+        if isinstance(exc, _Terminated) or isinstance(exc.__cause__, _Terminated):  # click wraps it in Abort
+            sys.stderr.write(f"{prog}: terminated\n")
+            return EXIT_TERMINATED
         sys.stderr.write(f"{prog}: interrupted\n")
         return EXIT_INTERRUPTED
     except BriefError as exc:
@@ -353,7 +384,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{prog}: internal error: {type(exc).__name__}: {_safe(str(exc))} (set BRIEF_DEBUG=1 for a traceback)\n"
         )
         return EXIT_FAILED
+    finally:
+        _on_sigterm(previous)
     return EXIT_OK
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would be, so the same cleanup runs (temporary files, the local server)."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+def _on_sigterm(handler: Any) -> Any:
+    """Install `handler` for SIGTERM and return the one it replaces; only the main thread may, so elsewhere
+    nothing changes (None)."""
+    if handler is None or threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, handler)
 
 
 def run() -> None:

@@ -1,40 +1,136 @@
-"""Writing files atomically: a failed or interrupted run never leaves a partial brief."""
+"""Writing the brief to `-o PATH`: checked before any work, atomic for regular files, never
+replacing anything that is not one.
+
+A regular file (or a symlink to one) is written through a temporary file in the target's
+folder and renamed into place, so a failed or interrupted run never leaves a partial
+brief; a symlink stays a symlink. A device, FIFO or other special file (`/dev/null`,
+`/dev/stdout`) is written directly: renaming over it would replace the node itself.
+"""
 
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
+import stat
+from collections.abc import Sequence
 from pathlib import Path
 
 from briefer.errors import RunError, UsageError
+from briefer.formats import supported_suffixes
+
+STDOUT = "-"
+"""`-o -` writes to stdout, as if no -o were given."""
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file in the same folder, then rename it into place."""
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise UsageError(f"cannot write {path}: folder {folder} does not exist")
-    if path.is_dir():
-        raise UsageError(f"cannot write {path}: it is a directory")
+def check_output(path: Path, sources: Sequence[str] = ()) -> None:
+    """Refuse, with a UsageError, an output path that cannot be written or that would overwrite one of
+    `sources` (the SOURCE arguments); call it before reading anything."""
+    if str(path) == STDOUT:
+        return
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+        mode: int | None = os.stat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    if mode is not None and stat.S_ISDIR(mode):
+        raise UsageError(f"cannot write {path}: it is a directory")
+    target = Path(os.path.realpath(path))
+    clash = _source_clash(target, sources)
+    if clash:
+        raise UsageError(f"cannot write {path}: {clash}; choose another output file")
+    if mode is not None and not stat.S_ISREG(mode):
+        if not os.access(path, os.W_OK):
+            raise UsageError(f"cannot write {path}: permission denied")
+        return
+    folder = target.parent
+    if not folder.is_dir():
+        shown = path.parent if str(path.parent) else Path(".")
+        raise UsageError(f"cannot write {path}: folder {shown} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write {path}: folder {folder} is not writable")
+
+
+def write_output(path: Path, text: str) -> None:
+    """Write `text` to `path`: special files directly, regular files atomically (see the module doc)."""
+    try:
+        mode: int | None = os.stat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise RunError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    if mode is not None and not stat.S_ISREG(mode):
+        _write_special(path, text)
+    else:
+        _write_atomic(path, Path(os.path.realpath(path)), text, mode)
+
+
+def _write_special(path: Path, text: str) -> None:
+    """Write to a device or FIFO in place: opening it follows a symlink and never replaces the node."""
+    try:
+        with open(path, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise RunError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def _write_atomic(path: Path, target: Path, text: str, mode: int | None) -> None:
+    """Write through a temporary file next to `target`, then rename it over `target`.
+
+    A new file gets the mode the user's umask gives any new file (the kernel applies it when
+    the temporary file is created with 0o666); a replaced file keeps its own mode.
+    """
+    folder = target.parent
+    try:
+        fd, tmp = _create_temporary(folder, target.name)
     except OSError as exc:
         raise RunError(f"cannot write {path}: {exc.strerror or exc}") from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            if mode is not None:
+                os.chmod(tmp, stat.S_IMODE(mode))
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         if isinstance(exc, OSError):
             raise RunError(f"cannot write {path}: {exc.strerror or exc}") from exc
         raise
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _create_temporary(folder: Path, name: str) -> tuple[int, Path]:
+    """A new hidden file `.NAME.XXXXXXXX.tmp` in `folder`, created with mode 0o666 less the umask."""
+    while True:
+        tmp = folder / f".{name}.{secrets.token_hex(4)}.tmp"
+        try:
+            return os.open(
+                tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666
+            ), tmp
+        except FileExistsError:
+            continue
+
+
+def _source_clash(target: Path, sources: Sequence[str]) -> str | None:
+    """How `target` is one of the SOURCE arguments ("it is the source notes.md"), or None when it is not."""
+    for arg in sources:
+        if arg == STDOUT or "://" in arg:
+            continue
+        given = Path(arg)
+        try:
+            if not given.exists():
+                continue
+            resolved = given.resolve()
+        except OSError:
+            continue
+        if resolved == target:
+            return f"it is the source {arg}"
+        if (
+            given.is_dir()
+            and target.is_relative_to(resolved)
+            and target.suffix.lower() in supported_suffixes()
+            and not any(part.startswith(".") for part in target.relative_to(resolved).parts)
+        ):
+            return f"it would be read as a source of {arg}"
+    return None

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from briefer.engines import Engine
 from briefer.pipeline import prepare
-from briefer.render import safe
+from briefer.safe_text import one_line
 from briefer.sources import Source
 from briefer.templates import Template
 
@@ -56,7 +56,7 @@ def describe_plan(plan: RunPlan) -> str:
     lines += [f"Engine: {engine}", "", "Sources:"]
     for source in plan.sources:
         lines.append(
-            f"  {source.id}  {safe(source.title)}  ({safe(source.path)}; {len(source.text):,} characters, "
+            f"  {source.id}  {one_line(source.title)}  ({one_line(source.path)}; {len(source.text):,} characters, "
             f"{plan.sentence_counts.get(source.id, 0)} sentences)"
         )
     if plan.calls is None:

@@ -17,18 +17,13 @@ from rich.text import Text
 
 from briefer.brief import Brief, Citation, Item, SourceInfo
 from briefer.differences import DIFFERENCES_TITLE, NO_DIFFERENCES
+from briefer.safe_text import one_line, safe
 
-# C0/C1 controls except tab and newline, and bidi overrides that reorder what is shown.
-_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
+# `&` would start an entity ("&lt;" shows as "<"), `!` before a footnote's `[` an image.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|&!])")
+# At the start of a line these begin a heading, a list or a setext underline.
+_MARKDOWN_LINE_START = re.compile(r"^(?:([#+=-])|(\d+)([.)]))")
 _EMPTY = "Nothing in the sources fits this section."
-
-
-def safe(text: str) -> str:
-    """`text` with control and bidi-override characters shown as escapes (ESC becomes `\\x1b`)."""
-    return _UNSAFE.sub(
-        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text
-    )
 
 
 def compact_refs(citations: Iterable[Citation]) -> str:
@@ -64,10 +59,10 @@ def _support(item: Item, show: bool) -> str:
 
 def terminal_renderable(brief: Brief) -> Group:
     """The brief as rich renderables: title, sources table, and each section as a cited list."""
-    parts: list[RenderableType] = [Text(safe(brief.title), style="bold"), Text(), _sources_table(brief)]
+    parts: list[RenderableType] = [Text(one_line(brief.title), style="bold"), Text(), _sources_table(brief)]
     for title, items, empty, show_support in _parts(brief):
         parts.append(Text())
-        parts.append(Text(safe(title), style="bold underline"))
+        parts.append(Text(one_line(title), style="bold underline"))
         if not items:
             parts.append(Text(f"  {empty}", style="dim italic"))
             continue
@@ -75,7 +70,7 @@ def terminal_renderable(brief: Brief) -> Group:
         grid.add_column(width=3, justify="right")
         grid.add_column(ratio=1)
         for item in items:
-            line = Text(safe(item.text))
+            line = Text(one_line(item.text))
             line.append(_support(item, show_support), style="green")
             line.append(f" {compact_refs(item.citations)}", style="cyan")
             if item.supported is False:
@@ -98,8 +93,8 @@ def _sources_table(brief: Brief) -> Table:
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for source in brief.sources:
-        title = Text(safe(source.title))
-        title.append(f"  {safe(source.path)}", style="dim")
+        title = Text(one_line(source.title))
+        title.append(f"  {one_line(source.path)}", style="dim")
         table.add_row(
             Text(f"  {source.id}", style="cyan"),
             title,
@@ -145,7 +140,7 @@ def render_markdown(brief: Brief) -> str:
         lines.append("")
     lines += ["## Sources", "", "| | Source | Date | Length | Cited by |", "|---|---|---|--:|--:|"]
     for source in brief.sources:
-        path = safe(source.path).replace("`", "")
+        path = one_line(source.path).replace("`", "").replace("|", "\\|")  # a code span in a table cell
         lines.append(
             f"| **{source.id}** | {_md(source.title)} (`{path}`) | {_md(source.date or '')} "
             f"| {_length(source)} | {_items(source)} |"
@@ -154,9 +149,7 @@ def render_markdown(brief: Brief) -> str:
     lines.append(f"_{_footer(brief)}_")
     lines.append("")
     for label, citation in notes.items():
-        lines.append(
-            f"[^{label}]: {citation.source}:{citation.sentence}: “{_md(' '.join(citation.quote.split()))}”"
-        )
+        lines.append(f"[^{label}]: {citation.source}:{citation.sentence}: “{_md(citation.quote)}”")
     return "\n".join(lines) + "\n"
 
 
@@ -175,11 +168,11 @@ def render_html(brief: Brief) -> str:
     out = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{e(safe(brief.title))}</title><style>{_HTML_STYLE}</style></head><body>",
-        f"<h1>{e(safe(brief.title))}</h1>",
+        f"<title>{e(one_line(brief.title))}</title><style>{_HTML_STYLE}</style></head><body>",
+        f"<h1>{e(one_line(brief.title))}</h1>",
     ]
     for title, items, empty, show_support in _parts(brief):
-        out.append(f"<h2>{e(safe(title))}</h2>")
+        out.append(f"<h2>{e(one_line(title))}</h2>")
         if not items:
             out.append(f'<p class="empty">{e(empty)}</p>')
             continue
@@ -199,15 +192,15 @@ def render_html(brief: Brief) -> str:
                 if item.supported is False
                 else ""
             )
-            out.append(f"<li>{e(safe(item.text))}{support}{marks}{flag}</li>")
+            out.append(f"<li>{e(one_line(item.text))}{support}{marks}{flag}</li>")
         out.append("</ul>")
     out.append(
         "<h2>Sources</h2><table><tr><th></th><th>Source</th><th>Date</th><th>Length</th><th>Cited by</th></tr>"
     )
     for source in brief.sources:
         out.append(
-            f'<tr id="{e(source.id)}"><td><b>{e(source.id)}</b></td><td>{e(safe(source.title))} '
-            f"<small>{e(safe(source.path))}</small></td><td>{e(source.date or '')}</td>"
+            f'<tr id="{e(source.id)}"><td><b>{e(source.id)}</b></td><td>{e(one_line(source.title))} '
+            f"<small>{e(one_line(source.path))}</small></td><td>{e(source.date or '')}</td>"
             f"<td>{e(_length(source))}</td><td>{e(_items(source))}</td></tr>"
         )
     out.append(f"</table><footer><p>{e(_footer(brief))}</p></footer></body></html>")
@@ -220,7 +213,9 @@ def render_json(brief: Brief) -> str:
 
 
 def _md(text: str) -> str:
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", safe(text))
+    """A single-line field as Markdown that shows `text` literally: on one line, special characters escaped."""
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", one_line(text))
+    return _MARKDOWN_LINE_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", escaped)
 
 
 def _footer(brief: Brief) -> str:

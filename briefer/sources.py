@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from briefer.errors import SourceError
 from briefer.formats import Document, read_bytes, read_file, read_url, sniff, supported_suffixes
+from briefer.formats.limits import check_chars, check_size, max_bytes
 from briefer.formats.web import is_url
 
 log = logging.getLogger("briefer")
@@ -57,9 +58,11 @@ def load_sources(args: Sequence[str], stdin: BinaryIO | None = None) -> list[Sou
     seen: set[Path | str] = set()
     loaded: list[tuple[str, Document, str]] = []  # (path shown, document, fallback title)
     for arg in args:
+        _check_total(loaded)
         if arg == "-":
             stream = stdin if stdin is not None else sys.stdin.buffer
-            data = stream.read()
+            data = stream.read(max_bytes() + 1)
+            check_size(len(data), "<stdin>")
             loaded.append(("-", read_bytes(data, sniff(data) or "text", "<stdin>"), "stdin"))
             continue
         if is_url(arg):
@@ -69,6 +72,8 @@ def load_sources(args: Sequence[str], stdin: BinaryIO | None = None) -> list[Sou
         for path in _expand(arg):
             if _first_time(path.resolve(), seen, str(path)):
                 loaded.append((str(path), read_file(path), _title_from_name(path)))
+                _check_total(loaded)
+    _check_total(loaded)
     return [
         Source(
             id=f"S{number}",
@@ -79,6 +84,12 @@ def load_sources(args: Sequence[str], stdin: BinaryIO | None = None) -> list[Sou
         )
         for number, (shown, document, fallback) in enumerate(loaded, start=1)
     ]
+
+
+def _check_total(loaded: list[tuple[str, Document, str]]) -> None:
+    """Stop at the source that takes the run past the characters limit, before reading more."""
+    if loaded:
+        check_chars(sum(len(document.text) for _, document, _ in loaded), loaded[-1][0])
 
 
 def _first_time(key: Path | str, seen: set[Path | str], shown: str) -> bool:
@@ -94,13 +105,14 @@ def _expand(arg: str) -> Iterable[Path]:
     path = Path(arg)
     if path.is_dir():
         suffixes = supported_suffixes()
-        files = sorted(
+        candidates = sorted(
             p
-            for p in path.rglob("*")
+            for p in path.rglob("*")  # does not descend into linked folders, so no loops
             if p.is_file()
             and p.suffix.lower() in suffixes
             and not any(part.startswith(".") for part in p.relative_to(path).parts)
         )
+        files = [p for p in candidates if not _links_outside(p, path)]
         if not files:
             raise SourceError(arg, f"directory holds no {', '.join(suffixes[:-1])} or {suffixes[-1]} files")
         return files
@@ -109,6 +121,15 @@ def _expand(arg: str) -> Iterable[Path]:
     if not path.is_file():
         raise SourceError(arg, "not a regular file")
     return [path]
+
+
+def _links_outside(file: Path, folder: Path) -> bool:
+    """True, with a warning, for a symlink in `folder` to a file outside it: naming a folder
+    must not read /etc/hostname through a link someone left in it. A file named itself is read."""
+    if not file.is_symlink() or file.resolve().is_relative_to(folder.resolve()):
+        return False
+    log.warning("%s: a link to a file outside %s; skipped (name the file itself to read it)", file, folder)
+    return True
 
 
 def _title(text: str, fallback: str) -> str:

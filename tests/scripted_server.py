@@ -208,12 +208,71 @@ def forward_to(base_url: str, answers: list[dict[str, Any]] | None = None) -> Sc
     return forward
 
 
-class ScriptedServer:
-    """The server; use as a context manager. `url` is the base URL to give as `--base-url`."""
+Page = Callable[[BaseHTTPRequestHandler, threading.Event], None]
+"""Writes the whole raw response to a GET of its path; the event is set when the server stops."""
 
-    def __init__(self, script: Script = grounded_reply, latency: float = 0.0) -> None:
+
+def text_page(body: bytes, content_type: str = "text/plain; charset=utf-8") -> Page:
+    """A plain page: `body` as it is."""
+
+    def page(handler: BaseHTTPRequestHandler, stop: threading.Event) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", content_type)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    return page
+
+
+def gzip_bomb_page(inflated_bytes: int) -> Page:
+    """A text page of `inflated_bytes` spaces sent gzip-compressed (about a thousandth of that on the wire)."""
+    import gzip
+
+    packed = gzip.compress(b"A" + b" " * (inflated_bytes - 1), compresslevel=9)
+
+    def page(handler: BaseHTTPRequestHandler, stop: threading.Event) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/plain; charset=utf-8")
+        handler.send_header("Content-Encoding", "gzip")
+        handler.send_header("Content-Length", str(len(packed)))
+        handler.end_headers()
+        handler.wfile.write(packed)
+
+    return page
+
+
+def dripping_headers_page(interval: float = 0.5) -> Page:
+    """A status line, then one more header line every `interval` seconds, never ending the headers."""
+
+    def page(handler: BaseHTTPRequestHandler, stop: threading.Event) -> None:
+        try:
+            handler.wfile.write(b"HTTP/1.1 200 OK\r\n")
+            handler.wfile.flush()
+            n = 0
+            while not stop.wait(interval):
+                handler.wfile.write(f"X-Drip-{n}: {n}\r\n".encode())
+                handler.wfile.flush()
+                n += 1
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        handler.close_connection = True
+
+    return page
+
+
+class ScriptedServer:
+    """The server; use as a context manager. `url` is the base URL to give as `--base-url`.
+
+    `pages` serves GETs of their paths (`page_url(path)`), for sources fetched by URL.
+    """
+
+    def __init__(
+        self, script: Script = grounded_reply, latency: float = 0.0, pages: dict[str, Page] | None = None
+    ) -> None:
         self.script = script
         self.latency = latency
+        self.pages = pages or {}
         self.requests: list[Received] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -224,6 +283,9 @@ class ScriptedServer:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+
+    def page_url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}{path}"
 
     def __enter__(self) -> ScriptedServer:
         self._thread.start()
@@ -274,6 +336,9 @@ class ScriptedServer:
                 received.end = time.monotonic()
 
             def do_GET(self) -> None:
+                if self.path in server.pages:
+                    server.pages[self.path](self, server._stop)
+                    return
                 self._send(error(404, f"no route {self.path}"))
 
             def _send(self, reply: Reply) -> None:

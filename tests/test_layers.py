@@ -46,6 +46,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "briefer.tokens",
             "briefer.cache",
             "briefer.output",
+            "briefer.safe_text",
         ],
     ),
     ("reading sources", ["briefer.sources", "briefer.formats", "briefer.formats.*"]),

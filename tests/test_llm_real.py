@@ -141,7 +141,13 @@ def test_the_local_server_stops_on_error_and_interrupt(failure: BaseException) -
     assert _refused(url)
 
 
-def test_ctrl_c_stops_a_local_run_without_output(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("signum", "code", "message"),
+    [(signal.SIGINT, 130, "brief: interrupted"), (signal.SIGTERM, 143, "brief: terminated")],
+)
+def test_ctrl_c_or_sigterm_stops_a_local_run_without_output(
+    tmp_path: Path, signum: int, code: int, message: str
+) -> None:
     assert GGUF is not None
     out = tmp_path / "brief.md"
     args = [str(SEED), "--engine", "local", "--model", str(GGUF), "--max-tokens", "4000", "-o", str(out)]
@@ -151,9 +157,9 @@ def test_ctrl_c_stops_a_local_run_without_output(tmp_path: Path) -> None:
     time.sleep(8)  # imports, spaCy, model load: the model is generating by now
     assert process.poll() is None, "the run ended before it could be interrupted"
     interrupted = time.monotonic()
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130, stderr
-    assert stderr.strip().endswith("brief: interrupted")
+    assert process.returncode == code, stderr
+    assert stderr.strip().endswith(message)
     assert time.monotonic() - interrupted < 30
     assert list(tmp_path.iterdir()) == []

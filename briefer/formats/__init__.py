@@ -21,6 +21,7 @@ from pathlib import Path
 
 from briefer.errors import SourceError
 from briefer.formats.document import Document
+from briefer.formats.limits import check_size, check_unpacked
 from briefer.formats.sniff import looks_binary
 
 __all__ = [
@@ -148,6 +149,7 @@ def read_file(path: Path) -> Document:
     if kind is None and suffix in _UNSUPPORTED_DOCUMENTS:
         raise SourceError(shown, _unsupported(suffix))
     try:
+        check_size(path.stat().st_size, shown)
         data = path.read_bytes()
     except OSError as exc:
         raise SourceError(shown, f"cannot read ({exc.strerror or exc})") from exc
@@ -179,6 +181,7 @@ def read_bytes(data: bytes, kind: str, shown: str, charset: str | None = None) -
         raise ValueError(f"no reader of kind {kind!r}; the kinds are {', '.join(r.kind for r in READERS)}")
     if not data.strip():
         raise SourceError(shown, "is empty; nothing to brief")
+    check_unpacked(data, shown)  # before a parser inflates it
     document = reader.load()(data, shown, charset)
     if not document.text.strip():
         raise SourceError(shown, "is empty; nothing to brief")

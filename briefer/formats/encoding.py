@@ -14,7 +14,7 @@ import threading
 
 from briefer.errors import SourceError
 from briefer.formats.sniff import BOMS as _BOMS
-from briefer.formats.sniff import SNIFF_BYTES
+from briefer.formats.sniff import SNIFF_BYTES, utf16_without_bom
 
 log = logging.getLogger("briefer")
 
@@ -32,6 +32,10 @@ def decode(data: bytes, shown: str, declared: str | None = None) -> str:
                 return _utf8_replacing(data, shown, skip=len(bom))
             log.warning("%s: not UTF-8; decoded as %s (from its byte-order mark)", shown, name)
             return data[len(bom) :].decode(codec, errors="replace")
+    utf16 = utf16_without_bom(data) if b"\x00" in data[:SNIFF_BYTES] else None
+    if utf16:
+        log.warning("%s: not UTF-8; decoded as UTF-16 (detected, no byte-order mark)", shown)
+        return data[: len(data) - len(data) % 2].decode(utf16, errors="replace")
     if b"\x00" in data[:SNIFF_BYTES]:
         from briefer.formats import reads_hint  # the table of readers, which reads files with this module
 

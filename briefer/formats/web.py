@@ -1,15 +1,18 @@
 """http(s) URLs: fetched with a timeout and a size limit, then read by the reader the content type names.
 
-BRIEF_FETCH_TIMEOUT (seconds, default 20) bounds connecting, each read and the whole download;
-BRIEF_FETCH_MAX_BYTES (default 10 MB) bounds the body, counted while it streams in.
+BRIEF_FETCH_TIMEOUT (seconds, default 20) bounds the whole fetch: connecting, headers and body;
+BRIEF_FETCH_MAX_BYTES (default 10 MB) bounds the body after decompression, counted while it streams in.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
-import time
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from briefer.errors import SourceError, UsageError
 from briefer.formats.document import reason
@@ -42,17 +45,41 @@ def is_url(arg: str) -> bool:
 
 def fetch(url: str, accept: str = "*/*") -> Fetched:
     """GET `url`, asking for the `accept` content types and following up to MAX_REDIRECTS redirects;
-    every failure is a SourceError naming the URL."""
+    every failure is a SourceError naming the URL.
+
+    BRIEF_FETCH_TIMEOUT bounds the whole fetch: connecting, the headers and the body together.
+    A per-read timeout alone lets a server that sends a header line every few seconds hold the
+    run forever, so the request runs under one asyncio deadline that cancels whatever it waits on.
+    """
+    timeout, limit = fetch_timeout(), fetch_max_bytes()
+    try:
+        return _run(_fetch(url, accept, timeout, limit))
+    except TimeoutError as exc:
+        raise SourceError(
+            url, f"timed out after {timeout:g} s (set BRIEF_FETCH_TIMEOUT to wait longer)"
+        ) from exc
+
+
+def _run(work: Coroutine[Any, Any, Fetched]) -> Fetched:
+    """Run `work` to completion from synchronous code, also when this thread already runs an event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(work)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # a loop cannot be nested: use a thread of our own
+        return pool.submit(asyncio.run, work).result()
+
+
+async def _fetch(url: str, accept: str, timeout: float, limit: int) -> Fetched:
     import httpx
 
     from briefer._version import __version__
 
-    timeout, limit = fetch_timeout(), fetch_max_bytes()
-    deadline = time.monotonic() + timeout
     headers = {"User-Agent": f"briefer/{__version__}", "Accept": accept}
     try:
-        with (
-            httpx.Client(
+        async with (
+            asyncio.timeout(timeout),
+            httpx.AsyncClient(
                 timeout=timeout, follow_redirects=True, max_redirects=MAX_REDIRECTS, headers=headers
             ) as client,
             client.stream("GET", url) as response,
@@ -63,18 +90,14 @@ def fetch(url: str, accept: str = "*/*") -> Fetched:
             if declared.isdigit() and int(declared) > limit:
                 raise SourceError(url, _too_large(limit))
             body = bytearray()
-            for chunk in response.iter_bytes():
+            async for chunk in response.aiter_bytes():  # decompressed: the limit counts what is kept
                 body += chunk
                 if len(body) > limit:
                     raise SourceError(url, _too_large(limit))
-                if time.monotonic() > deadline:
-                    raise httpx.ReadTimeout("the whole download took too long")
             media_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
             return Fetched(bytes(body), media_type, response.charset_encoding)
     except httpx.TimeoutException as exc:
-        raise SourceError(
-            url, f"timed out after {timeout:g} s (set BRIEF_FETCH_TIMEOUT to wait longer)"
-        ) from exc
+        raise TimeoutError from exc
     except httpx.TooManyRedirects as exc:
         raise SourceError(url, f"too many redirects (more than {MAX_REDIRECTS})") from exc
     except httpx.ConnectError as exc:

@@ -19,7 +19,7 @@ import click
 from briefer._version import __version__
 from briefer.chunking import DEFAULT_CHUNK_TOKENS
 from briefer.engines import ENGINES
-from briefer.errors import BriefError, UsageError
+from briefer.errors import BriefError, RunError, UsageError
 from briefer.formats import supported_suffixes
 from briefer.sentences import MAX_JOBS
 from briefer.template_files import DEFAULT_TEMPLATE, template_files
@@ -27,6 +27,7 @@ from briefer.template_files import DEFAULT_TEMPLATE, template_files
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from briefer.batch import BatchProgress
     from briefer.pipeline import Progress
 
 # Only what `brief --help`, `--version` and `brief templates` need is imported here; the
@@ -58,6 +59,7 @@ Examples:
   OPENAI_API_KEY=… brief article.txt     abstractive brief with gpt-4o-mini
   brief article.txt --base-url http://localhost:11434/v1 --model llama3.2
   brief article.txt --engine local --model model.gguf --dry-run
+  brief batch jobs.jsonl --out briefs/   many briefs (see: brief batch --help)
 
 \b
 Exit codes: 0 brief written, 1 run failed, 2 bad usage or input.
@@ -324,6 +326,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     command: click.Command
     if args[:1] == ["templates"] and not Path("templates").exists():
         command, prog, args = templates_command, "brief templates", args[1:]
+    elif args[:1] == ["batch"] and not Path("batch").exists():
+        command, prog, args = batch_command, "brief batch", args[1:]
     else:
         command, prog = brief_command, "brief"
     try:
@@ -365,3 +369,151 @@ def run() -> None:
         sys.stderr.flush()
         os._exit(code)
     sys.exit(code)
+
+
+# `brief batch` takes every option of `brief` that applies to all of its jobs.
+_BATCH_SHARED = (
+    "template",
+    "sections",
+    "engine",
+    "chunk_tokens",
+    "model",
+    "base_url",
+    "timeout",
+    "concurrency",
+    "max_tokens",
+    "no_cache",
+    "jobs",
+    "strict",
+    "quiet",
+    "plain",
+)
+BATCH_EPILOG = """\b
+Examples:
+  brief batch jobs.jsonl --out briefs/          one brief per line of the manifest
+  brief batch clusters/ --out briefs/ -f html   one brief per subfolder, also as HTML
+  brief batch jobs.jsonl --out briefs/ --workers 4
+  brief batch jobs.jsonl --out briefs/ --executor ray --ray-address auto
+
+\b
+A manifest line: {"id": "a1", "sources": ["a.txt", "https://…"], "template": "sitrep"}
+Writes DIR/<id>.json, DIR/<id>.md and DIR/index.jsonl; a rerun skips jobs already done.
+Exit codes: 0 every job ok, 1 some job failed (listed), 2 bad usage or input, 130 interrupted.
+"""
+
+
+def _batch(
+    jobs_file: Path,
+    out: Path,
+    workers: int | None,
+    executor: str,
+    ray_address: str | None,
+    force: bool,
+    formats: tuple[str, ...],
+    template: str,
+    sections: tuple[str, ...],
+    engine: str | None,
+    chunk_tokens: int,
+    model: str | None,
+    base_url: str | None,
+    timeout: float | None,
+    concurrency: int | None,
+    max_tokens: int | None,
+    no_cache: bool,
+    jobs: int | None,
+    strict: bool,
+    quiet: bool,
+    plain: bool,
+) -> None:
+    """Brief every job of JOBS (a JSONL manifest, or a folder of job folders) into folder DIR."""
+    from briefer.batch import BatchOptions, make_executor, read_jobs, run_batch
+    from briefer.config import resolve_settings
+
+    listed = read_jobs(jobs_file)
+    settings = resolve_settings(
+        engine=engine,
+        model=model,
+        base_url=base_url,
+        timeout=timeout,
+        concurrency=concurrency,
+        max_tokens=max_tokens,
+        no_cache=no_cache,
+        jobs=jobs or 1,
+    )
+    chosen = ("json", "markdown", *(f for f in formats if f not in ("json", "markdown")))
+    options = BatchOptions(settings, template, sections, chunk_tokens, strict, chosen)
+    runner = make_executor(executor, options, workers, ray_address)
+    err = _console(plain, stderr=True)
+    show = not quiet and err.is_terminal
+    with err.status("Starting the batch…", spinner="dots") if show else _nothing() as status:
+
+        def progress(state: BatchProgress) -> None:
+            if status is not None:
+                status.update(
+                    f"Batch: {state.ok + state.skipped} done · {len(state.failed)} failed · "
+                    f"{state.left} left · {state.rate():.1f} jobs/min"
+                )
+
+        state = run_batch(listed, options, out, runner, force=force, on_progress=progress)
+    skipped = f", {state.skipped} skipped" if state.skipped else ""
+    summary = (
+        f"{state.total} jobs in {state.seconds:.1f} s: {state.ok} ok{skipped}, {len(state.failed)} failed "
+        f"({state.rate():.1f} jobs/min); briefs in {_safe(str(out))}"
+    )
+    if state.interrupted:
+        sys.stderr.write(
+            f"brief batch: {state.left} of {state.total} jobs left: rerun the same command to finish them\n"
+        )
+        raise KeyboardInterrupt
+    if not quiet:
+        sys.stderr.write(f"brief batch: {summary}\n")
+    if state.failed:
+        raise RunError(
+            f"{len(state.failed)} of {state.total} jobs failed: {', '.join(state.failed)} "
+            f"(errors in {out / 'index.jsonl'})"
+        )
+
+
+batch_command = click.Command(
+    "batch",
+    callback=_batch,
+    help=_batch.__doc__,
+    epilog=BATCH_EPILOG,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    params=[
+        click.Argument(["jobs_file"], metavar="JOBS", type=click.Path(path_type=Path)),
+        click.Option(
+            ["--out", "out"],
+            required=True,
+            metavar="DIR",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Folder for the briefs and index.jsonl (created if missing).",
+        ),
+        click.Option(
+            ["--workers"],
+            type=click.IntRange(1, 256),
+            metavar="N",
+            help="Worker processes (Ray actors with --executor ray) [default: one per CPU].",
+        ),
+        click.Option(
+            ["--executor"],
+            type=click.Choice(["local", "ray"]),
+            default="local",
+            show_default=True,
+            help="local: processes on this machine; ray: a Ray cluster (pip install 'briefer[ray]').",
+        ),
+        click.Option(
+            ["--ray-address"],
+            metavar="ADDRESS",
+            help="Ray cluster to join (env RAY_ADDRESS) [default: a local one for this run].",
+        ),
+        click.Option(["--force"], is_flag=True, help="Redo jobs that are already done."),
+        click.Option(
+            ["-f", "--format", "formats"],
+            multiple=True,
+            type=click.Choice(["markdown", "json", "html"]),
+            help="Also write this format (JSON and Markdown are always written). Repeatable.",
+        ),
+        *[param for param in brief_command.params if param.name in _BATCH_SHARED],
+    ],
+)

@@ -25,6 +25,7 @@ import openai
 
 from briefer.cache import AnswerCache
 from briefer.errors import ModelError
+from briefer.llm.limit import call_slot
 from briefer.llm.prompt import message_chars, with_schema
 from briefer.llm.request import ChatRequest, cache_key
 from briefer.llm.schema import unbounded
@@ -91,7 +92,8 @@ class ChatClient:
         while True:
             mode = self._mode
             try:
-                response = self._send(request, _MODES[mode])
+                with call_slot():
+                    response = self._send(request, _MODES[mode])
             except openai.BadRequestError as exc:
                 self._fall_back(mode, exc)
                 continue

@@ -52,7 +52,7 @@ class LocalExecutor:
         context = multiprocessing.get_context("spawn")
         tasks: Any = context.Queue()
         results: Any = context.Queue()
-        limit = context.BoundedSemaphore(self.options.settings.concurrency) if self.threads > 1 else None
+        limit = context.BoundedSemaphore(self.options.settings.concurrency)
         workers = min(self.workers, len(jobs))
         for job in jobs:
             tasks.put(job)

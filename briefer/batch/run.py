@@ -93,7 +93,6 @@ def settings_fingerprint(options: BatchOptions, job: Job) -> dict[str, Any]:
         "max_tokens": settings.max_tokens if llm else None,
         "chunk_tokens": options.chunk_tokens,
         "strict": options.strict,
-        "formats": list(options.formats),
         "template": template.model_dump(mode="json"),
     }
 

@@ -394,6 +394,7 @@ Examples:
   brief batch clusters/ --out briefs/ -f html   one brief per subfolder, also as HTML
   brief batch jobs.jsonl --out briefs/ --workers 4
   brief batch jobs.jsonl --out briefs/ --executor ray --ray-address auto
+  brief batch jobs.jsonl --out briefs/ --batch-api     OpenAI Batch API, half price
 
 \b
 A manifest line: {"id": "a1", "sources": ["a.txt", "https://…"], "template": "sitrep"}
@@ -410,6 +411,9 @@ def _batch(
     ray_address: str | None,
     force: bool,
     formats: tuple[str, ...],
+    batch_api: str | None,
+    batch_file: Path | None,
+    dry_run: bool,
     template: str,
     sections: tuple[str, ...],
     engine: str | None,
@@ -439,11 +443,28 @@ def _batch(
         max_tokens=max_tokens,
         no_cache=no_cache,
         jobs=jobs or 1,
+        need_key=not dry_run,
     )
     chosen = ("json", "markdown", *(f for f in formats if f not in ("json", "markdown")))
     options = BatchOptions(settings, template, sections, chunk_tokens, strict, chosen)
-    runner = make_executor(executor, options, workers, ray_address)
     err = _console(plain, stderr=True)
+    if dry_run or batch_api:
+        from briefer.batch.provider import describe_dry_run, prefetch
+
+        if dry_run:
+            sys.stdout.write(describe_dry_run(listed, options))
+            return
+        assert batch_api is not None
+
+        def say(line: str) -> None:
+            if not quiet:
+                sys.stderr.write(f"brief batch: {_safe(line)}\n")
+
+        told = prefetch(listed, options, out, batch_api, batch_file, say)
+        say(told)
+        if batch_api == "export":
+            return
+    runner = make_executor(executor, options, workers, ray_address)
     show = not quiet and err.is_terminal
     with err.status("Starting the batch…", spinner="dots") if show else _nothing() as status:
 
@@ -513,6 +534,27 @@ batch_command = click.Command(
             multiple=True,
             type=click.Choice(["markdown", "json", "html"]),
             help="Also write this format (JSON and Markdown are always written). Repeatable.",
+        ),
+        click.Option(
+            ["--batch-api"],
+            type=click.Choice(["send", "extract-only", "export", "import"]),
+            is_flag=False,
+            flag_value="send",
+            help="Send the first model requests of all jobs as OpenAI Batch API files (half price), then "
+            "run the jobs from the answers: send (the default), extract-only (where sources differ is "
+            "asked live), export (write the request file, send nothing), import (read --batch-file).",
+        ),
+        click.Option(
+            ["--batch-file"],
+            type=click.Path(dir_okay=False, path_type=Path),
+            metavar="FILE",
+            help="--batch-api export: where to write the requests [default: DIR/batch-requests.jsonl]; "
+            "import: the results file to read.",
+        ),
+        click.Option(
+            ["--dry-run"],
+            is_flag=True,
+            help="Show the requests, tokens and cost, live and batched; send nothing.",
         ),
         *[param for param in brief_command.params if param.name in _BATCH_SHARED],
     ],

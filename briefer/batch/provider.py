@@ -346,6 +346,11 @@ def describe_dry_run(jobs: Sequence[Job], options: BatchOptions) -> str:
     """What `--batch-api` would send for `jobs`, and its estimated cost live and through the Batch API."""
     from briefer.llm.prices import price_of
 
+    if options.settings.engine != "openai":
+        return (
+            f"Dry run: nothing is sent to any model.\n{len(jobs)} jobs; the {options.settings.engine} engine "
+            "makes no calls to a provider: nothing to send.\n"
+        )
     client = make_client(options)
     try:
         found = collect(jobs, options, client, differences=True)

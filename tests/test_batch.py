@@ -265,3 +265,25 @@ def test_usage_errors_of_the_command(tmp_path: Path) -> None:
     result = run_brief("batch", str(manifest), "--out", str(tmp_path / "file"))
     assert result.returncode == 2 and "is a file" in result.stderr
     assert os.listdir(tmp_path) == sorted(os.listdir(tmp_path))  # nothing new beside them
+
+
+def test_ray_executor_without_ray_says_what_to_install(tmp_path: Path) -> None:
+    hidden = tmp_path / "no-ray"
+    (hidden / "ray").mkdir(parents=True)
+    (hidden / "ray" / "__init__.py").write_text("raise ImportError('Ray is not installed here')\n")
+    manifest = write_manifest(tmp_path / "jobs.jsonl", [{"id": "one", "sources": [str(SEED)]}])
+    pythonpath = os.pathsep.join(filter(None, [str(hidden), os.environ.get("PYTHONPATH")]))
+    result = run_brief(
+        "batch",
+        str(manifest),
+        "--out",
+        str(tmp_path / "out"),
+        "--executor",
+        "ray",
+        env={"PYTHONPATH": pythonpath},
+    )
+    assert (result.returncode, result.stderr) == (
+        2,
+        "brief batch: error: --executor ray needs Ray: pip install 'briefer[ray]'\n",
+    )
+    assert not (tmp_path / "out").exists()

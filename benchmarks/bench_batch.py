@@ -47,7 +47,8 @@ _MEASURE = (
     "import resource, subprocess, sys, time\n"
     "start = time.monotonic()\n"
     "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
-    "print(time.monotonic() - start, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)\n"
+    "used = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(time.monotonic() - start, used.ru_maxrss, used.ru_utime + used.ru_stime, code)\n"
 )
 
 
@@ -76,8 +77,8 @@ def write_jobs(folder: Path, count: int) -> Path:
     return manifest
 
 
-def measure(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Wall seconds and peak resident MB of the largest process of a command."""
+def measure(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
+    """Wall seconds, peak resident MB of the largest process, and CPU seconds of all its processes."""
     result = subprocess.run(
         [sys.executable, "-c", _MEASURE, *args],
         capture_output=True,
@@ -85,10 +86,10 @@ def measure(args: list[str], env: dict[str, str] | None = None) -> tuple[float, 
         env={**os.environ, **(env or {})},
         cwd=ROOT,
     )
-    seconds, kilobytes, code = result.stdout.split()
+    seconds, kilobytes, cpu, code = result.stdout.split()
     if code != "0":
         raise SystemExit(f"failed ({code}): {' '.join(args)}\n{result.stderr}")
-    return float(seconds), int(kilobytes) / 1024
+    return float(seconds), int(kilobytes) / 1024, float(cpu)
 
 
 def brief(*args: str) -> list[str]:
@@ -103,9 +104,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--skip-workers", action="store_true", help="leave out the --workers 1 / 2 runs")
+    parser.add_argument("--skip-separate", action="store_true", help="leave out the 40 separate processes")
     parser.add_argument("--skip-ray", action="store_true")
     parser.add_argument("--skip-llm", action="store_true")
-    parser.add_argument("--skip-separate", action="store_true")
     args = parser.parse_args()
     if not EVAL.is_dir():
         print(f"Skipping: {EVAL} is absent.")
@@ -116,36 +118,52 @@ def main() -> int:
         ids = [json.loads(line)["id"] for line in manifest.read_text().splitlines()]
         env = {"BRIEF_CACHE_DIR": str(work / "cache")}
         print(f"{len(ids)} jobs from {EVAL}, offline engine, policy template; {os.cpu_count()} CPUs")
+        print(f"load average at the start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         runs: dict[str, float] = {}
-        for workers in ("1", "2"):
-            seconds, peak = measure(brief("batch", str(manifest), "--out", str(work / f"w{workers}"), "-q",
-                                          "--workers", workers), env)  # fmt: skip
-            runs[workers] = seconds
-            print(f"batch --workers {workers}: {seconds:6.1f} s, {len(ids) * 60 / seconds:5.1f} jobs/min, "
-                  f"peak {peak:.0f} MB per process")  # fmt: skip
-        print(f"  speed-up with 2 workers: {runs['1'] / runs['2']:.2f}x (target 1.7x)")
-        assert jsons(work / "w1") == jsons(work / "w2"), "workers 1 and 2 gave different briefs"
-        if not args.skip_separate:
-            out = work / "separate"
-            out.mkdir()
-            start, peak = time.monotonic(), 0.0
-            for job_id in ids:
-                _, used = measure(
-                    brief(str(work / "jobs" / job_id), "-q", "-o", str(out / f"{job_id}.json")), env
+        if not args.skip_workers:
+            for workers in ("1", "2"):
+                out = work / f"w{workers}"
+                seconds, peak, cpu = measure(
+                    brief("batch", str(manifest), "--out", str(out), "-q", "--workers", workers), env
                 )
-                peak = max(peak, used)
-            seconds = time.monotonic() - start
-            print(f"{len(ids)} separate brief processes: {seconds:6.1f} s, {len(ids) * 60 / seconds:5.1f} jobs/min, "
-                  f"peak {peak:.0f} MB")  # fmt: skip
-            print(f"  batch --workers 1 is {seconds / runs['1']:.2f}x faster (target 1.5x)")
+                runs[workers] = seconds
+                print(
+                    f"batch --workers {workers}: {seconds:6.1f} s, {len(ids) * 60 / seconds:5.1f} jobs/min, "
+                    f"{cpu:.1f} CPU s, peak {peak:.0f} MB per process"
+                )
+            print(f"  speed-up with 2 workers: {runs['1'] / runs['2']:.2f}x (target 1.7x)")
+            print(f"  same briefs with 1 and 2 workers: {jsons(work / 'w1') == jsons(work / 'w2')}")
+        if not args.skip_separate:
+            separate(work, ids, env, runs.get("1"))
         if not args.skip_ray:
-            ray_run(manifest, work, env, runs["2"], len(ids))
+            ray_run(manifest, work, env, runs.get("2"), len(ids))
         if not args.skip_llm:
-            llm_run(work, ids[:LLM_JOBS], env)
+            llm_run(work, ids[:LLM_JOBS], env, whole=True)
+            llm_run(work, ids[:LLM_JOBS], env, whole=False)
     return 0
 
 
-def ray_run(manifest: Path, work: Path, env: dict[str, str], local_seconds: float, jobs: int) -> None:
+def separate(work: Path, ids: list[str], env: dict[str, str], batch_seconds: float | None) -> None:
+    """The jobs as separate `brief` processes, one after another."""
+    out = work / "separate"
+    out.mkdir()
+    start, peak, cpu = time.monotonic(), 0.0, 0.0
+    for job_id in ids:
+        _, used, spent = measure(
+            brief(str(work / "jobs" / job_id), "-q", "-o", str(out / f"{job_id}.json")), env
+        )
+        peak, cpu = max(peak, used), cpu + spent
+    seconds = time.monotonic() - start
+    print(
+        f"{len(ids)} separate brief processes: {seconds:6.1f} s, {len(ids) * 60 / seconds:5.1f} jobs/min, "
+        f"{cpu:.1f} CPU s, peak {peak:.0f} MB"
+    )
+    if batch_seconds is not None:
+        print(f"  batch --workers 1 is {seconds / batch_seconds:.2f}x faster (target 1.5x)")
+
+
+def ray_run(manifest: Path, work: Path, env: dict[str, str], local_seconds: float | None, jobs: int) -> None:
+    """The jobs on a local Ray cluster with 2 CPUs, started before the clock starts."""
     try:
         import ray
     except ImportError:
@@ -154,32 +172,41 @@ def ray_run(manifest: Path, work: Path, env: dict[str, str], local_seconds: floa
     ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
     try:
         address = ray.get_runtime_context().gcs_address
-        seconds, _ = measure(brief("batch", str(manifest), "--out", str(work / "ray"), "-q", "--executor", "ray",
-                                   "--ray-address", address, "--workers", "2"), env)  # fmt: skip
+        seconds, _, _ = measure(
+            brief("batch", str(manifest), "--out", str(work / "ray"), "-q", "--executor", "ray",
+                  "--ray-address", address, "--workers", "2"), env
+        )  # fmt: skip
     finally:
         ray.shutdown()
-    same = jsons(work / "ray") == jsons(work / "w2")
-    print(f"batch --executor ray --workers 2 (local cluster, running): {seconds:6.1f} s, "
-          f"{jobs * 60 / seconds:5.1f} jobs/min; identical JSON to local workers: {same}")  # fmt: skip
-    print(f"  Ray's overhead: {(seconds - local_seconds) / jobs:+.2f} s per job over --workers 2")
+    line = f"batch --executor ray --workers 2 (local cluster, running): {seconds:6.1f} s"
+    print(f"{line}, {jobs * 60 / seconds:5.1f} jobs/min")
+    if local_seconds is not None:
+        print(f"  identical JSON to local workers: {jsons(work / 'ray') == jsons(work / 'w2')}")
+        print(f"  Ray's cost: {(seconds - local_seconds) / jobs:+.2f} s per job over --workers 2")
 
 
-def llm_run(work: Path, ids: list[str], env: dict[str, str]) -> None:
+def llm_run(work: Path, ids: list[str], env: dict[str, str], whole: bool) -> None:
+    """The jobs with the openai engine against the scripted server: whole clusters, or each one's first article."""
     from tests.scripted_server import ScriptedServer
 
-    manifest = work / "llm.jsonl"
-    manifest.write_text(
-        "".join(json.dumps({"id": i, "sources": [str(work / "jobs" / i)]}) + "\n" for i in ids)
-    )
+    kind = "clusters" if whole else "first articles"
+    manifest = work / f"llm-{'whole' if whole else 'first'}.jsonl"
+    sources = {i: str(work / "jobs" / i) if whole else str(work / "jobs" / i / "article-1.txt") for i in ids}
+    manifest.write_text("".join(json.dumps({"id": i, "sources": [sources[i]]}) + "\n" for i in ids))
     times = {}
     for limit in ("1", "8"):
         with ScriptedServer(latency=LATENCY) as server:
-            seconds, _ = measure(brief("batch", str(manifest), "--out", str(work / f"llm{limit}"), "-q",
-                                       "--base-url", server.url, "--no-cache", "--concurrency", limit), env)  # fmt: skip
+            out = work / f"llm-{manifest.stem}-{limit}"
+            seconds, _, cpu = measure(
+                brief("batch", str(manifest), "--out", str(out), "-q", "--base-url", server.url,
+                      "--no-cache", "--concurrency", limit), env
+            )  # fmt: skip
             calls, peak = len(server.requests), server.max_in_flight()
         times[limit] = seconds
-        print(f"{len(ids)} LLM jobs, {LATENCY} s latency, --concurrency {limit}: {seconds:6.1f} s, "
-              f"{calls} calls, at most {peak} at once")  # fmt: skip
+        print(
+            f"{len(ids)} LLM jobs ({kind}), {LATENCY} s latency, --concurrency {limit}: {seconds:6.1f} s, "
+            f"{cpu:.1f} CPU s, {calls} calls, at most {peak} at once"
+        )
     print(f"  speed-up at --concurrency 8: {times['1'] / times['8']:.2f}x (target 4x)")
 
 

@@ -144,6 +144,9 @@ def test_a_rerun_skips_what_is_done_and_redoes_what_changed(tmp_path: Path) -> N
     manifest = write_manifest(
         tmp_path / "jobs.jsonl", [{"id": p.stem, "sources": [p.name]} for p in articles]
     )  # relative to the manifest's folder
+    manifest.write_text(
+        "\ufeff" + manifest.read_text(encoding="utf-8"), encoding="utf-8"
+    )  # as Notepad saves it
     out = tmp_path / "out"
     first = run_brief("batch", str(manifest), "--out", str(out), "--workers", "1", cwd=ROOT)
     assert first.returncode == 0, first.stderr

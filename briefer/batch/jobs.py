@@ -78,7 +78,7 @@ def _folder_jobs(folder: Path) -> list[Job]:
 
 def _manifest_jobs(manifest: Path) -> list[Job]:
     try:
-        lines = manifest.read_text(encoding="utf-8").splitlines()
+        lines = manifest.read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{manifest}: cannot read the manifest ({exc})") from None
     base = manifest.resolve().parent

@@ -112,7 +112,10 @@ def run_batch(
     fingerprints = {}
     for job in jobs:  # a bad template fails the batch now, before any job runs
         fingerprints[job.id] = settings_fingerprint(options, job)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot make the folder {out}: {exc.strerror or exc}") from None
     progress = BatchProgress(total=len(jobs))
     report = on_progress or (lambda _: None)
     with FolderLock(out):
@@ -121,11 +124,10 @@ def run_batch(
         todo = []
         for job in jobs:
             before = index.records.get(job.id)
-            done_before = before is not None and before.status in ("ok", "skipped")
             if (
                 not force
-                and done_before
                 and before is not None
+                and before.status in ("ok", "skipped")
                 and before.hash == hashes[job.id]
                 and all(p.is_file() for p in output_files(out, job.id, options.formats))
             ):

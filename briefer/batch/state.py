@@ -126,7 +126,10 @@ class FolderLock:
     def __enter__(self) -> FolderLock:
         import fcntl
 
-        handle = self.path.open("a+", encoding="utf-8")
+        try:
+            handle = self.path.open("a+", encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write in {self.path.parent}: {exc.strerror or exc}") from None
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

@@ -12,7 +12,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -495,9 +495,17 @@ def _batch(
         )
 
 
+def _sigterm_as_ctrl_c(**options: Any) -> None:
+    """`brief batch`, where SIGTERM stops the run as Ctrl-C does (only whole outputs are left)."""
+    from briefer.batch.run import sigterm_interrupts
+
+    with sigterm_interrupts():
+        _batch(**options)
+
+
 batch_command = click.Command(
     "batch",
-    callback=_batch,
+    callback=_sigterm_as_ctrl_c,
     help=_batch.__doc__,
     epilog=BATCH_EPILOG,
     context_settings={"help_option_names": ["-h", "--help"]},

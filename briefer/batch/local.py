@@ -36,6 +36,7 @@ class LocalExecutor:
         self.threads = threads
         """Jobs each worker runs at once (more than one only for engines that wait on a server)."""
         self._processes: list[Any] = []
+        self._queues: list[Any] = []
 
     def run(self, jobs: Sequence[Job]) -> Iterator[JobResult]:
         """Each job's result, in the order they end."""
@@ -52,6 +53,7 @@ class LocalExecutor:
         context = multiprocessing.get_context("spawn")
         tasks: Any = context.Queue()
         results: Any = context.Queue()
+        self._queues = [tasks, results]
         limit = context.BoundedSemaphore(self.options.settings.concurrency)
         workers = min(self.workers, len(jobs))
         for job in jobs:
@@ -90,6 +92,10 @@ class LocalExecutor:
         for process in self._processes:
             process.join(timeout=5)
         self._processes = []
+        for pipe in self._queues:
+            pipe.cancel_join_thread()  # jobs no worker took are dropped, not waited on at exit
+            pipe.close()
+        self._queues = []
 
 
 def _worker_main(

@@ -21,14 +21,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any, Literal
 
 from briefer.batch.jobs import Job
@@ -284,7 +280,7 @@ def prefetch(
     client = make_client(options)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        with FolderLock(out), _sigterm_interrupts():
+        with FolderLock(out):
             if mode == "import":
                 if batch_file is None:
                     raise UsageError("--batch-api import needs --batch-file RESULTS.jsonl")
@@ -375,20 +371,3 @@ def describe_dry_run(jobs: Sequence[Job], options: BatchOptions) -> str:
             f"(at ${price[0]:g} / ${price[1]:g} per million tokens, batch at {BATCH_DISCOUNT:.0%})."
         )
     return "\n".join(lines) + "\n"
-
-
-@contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM stops the wait like Ctrl-C (exit 130); the state file lets a rerun go on polling."""
-
-    def interrupt(number: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    before = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, before)

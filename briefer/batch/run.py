@@ -109,9 +109,13 @@ def run_batch(
     """Run `jobs` into folder `out`, skipping those already done with the same inputs (unless `force`)."""
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file: give a folder for the briefs")
-    fingerprints = {}
+    fingerprints: dict[str, dict[str, Any]] = {}
+    by_template: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = {}
     for job in jobs:  # a bad template fails the batch now, before any job runs
-        fingerprints[job.id] = settings_fingerprint(options, job)
+        key = options.template_of(job)
+        if key not in by_template:
+            by_template[key] = settings_fingerprint(options, job)
+        fingerprints[job.id] = by_template[key]
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -208,3 +212,20 @@ class _HeldSignals:
             self._holding = False
         if self._pending is not None:
             raise _Interrupted
+
+
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM stops what runs inside like Ctrl-C (exit 130), as it does a batch's jobs."""
+
+    def interrupt(number: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)

@@ -68,8 +68,9 @@ class BatchProgress:
         return ran * 60 / self.seconds if self.seconds > 0 else 0.0
 
 
-class _Interrupted(Exception):
-    pass
+class _Interrupted(BaseException):
+    """Ctrl-C or SIGTERM during a batch; a BaseException, like KeyboardInterrupt, so that no job
+    catching its own errors (`JobRunner.run`) takes it for a failure of that job."""
 
 
 def output_files(folder: Path, job_id: str, formats: Sequence[str]) -> list[Path]:

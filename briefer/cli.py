@@ -21,7 +21,7 @@ import click
 from briefer._version import __version__
 from briefer.chunking import DEFAULT_CHUNK_TOKENS
 from briefer.engines import ENGINES
-from briefer.errors import BriefError, UsageError
+from briefer.errors import BriefError, RunError, UsageError
 from briefer.formats import supported_suffixes
 from briefer.sentences import MAX_JOBS
 from briefer.template_files import DEFAULT_TEMPLATE, template_files
@@ -29,6 +29,7 @@ from briefer.template_files import DEFAULT_TEMPLATE, template_files
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from briefer.batch import BatchProgress
     from briefer.pipeline import Progress
 
 # Only what `brief --help`, `--version` and `brief templates` need is imported here; the
@@ -60,6 +61,7 @@ Examples:
   OPENAI_API_KEY=… brief article.txt     abstractive brief with gpt-4o-mini
   brief article.txt --base-url http://localhost:11434/v1 --model llama3.2
   brief article.txt --engine local --model model.gguf --dry-run
+  brief batch jobs.jsonl --out briefs/   many briefs (see: brief batch --help)
 
 \b
 Exit codes: 0 brief written, 1 run failed, 2 bad usage or input,
@@ -351,6 +353,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     command: click.Command
     if args[:1] == ["templates"] and not Path("templates").exists():
         command, prog, args = templates_command, "brief templates", args[1:]
+    elif args[:1] == ["batch"] and not Path("batch").exists():
+        command, prog, args = batch_command, "brief batch", args[1:]
     else:
         command, prog = brief_command, "brief"
     previous = _on_sigterm(_terminate)
@@ -414,3 +418,201 @@ def run() -> None:
         sys.stderr.flush()
         os._exit(code)
     sys.exit(code)
+
+
+# `brief batch` takes every option of `brief` that applies to all of its jobs.
+_BATCH_SHARED = (
+    "template",
+    "sections",
+    "engine",
+    "chunk_tokens",
+    "model",
+    "base_url",
+    "timeout",
+    "concurrency",
+    "max_tokens",
+    "no_cache",
+    "jobs",
+    "strict",
+    "quiet",
+    "plain",
+)
+BATCH_EPILOG = """\b
+Examples:
+  brief batch jobs.jsonl --out briefs/          one brief per line of the manifest
+  brief batch clusters/ --out briefs/ -f html   one brief per subfolder, also as HTML
+  brief batch jobs.jsonl --out briefs/ --workers 4
+  brief batch jobs.jsonl --out briefs/ --executor ray --ray-address auto
+  brief batch jobs.jsonl --out briefs/ --batch-api     OpenAI Batch API, half price
+
+\b
+A manifest line: {"id": "a1", "sources": ["a.txt", "https://…"], "template": "sitrep"}
+Writes DIR/<id>.json, DIR/<id>.md and DIR/index.jsonl; a rerun skips jobs already done.
+Exit codes: 0 every job ok, 1 some job failed (listed), 2 bad usage or input, 130 interrupted.
+"""
+
+
+def _batch(
+    jobs_file: Path,
+    out: Path,
+    workers: int | None,
+    executor: str,
+    ray_address: str | None,
+    force: bool,
+    formats: tuple[str, ...],
+    batch_api: str | None,
+    batch_file: Path | None,
+    dry_run: bool,
+    template: str,
+    sections: tuple[str, ...],
+    engine: str | None,
+    chunk_tokens: int,
+    model: str | None,
+    base_url: str | None,
+    timeout: float | None,
+    concurrency: int | None,
+    max_tokens: int | None,
+    no_cache: bool,
+    jobs: int | None,
+    strict: bool,
+    quiet: bool,
+    plain: bool,
+) -> None:
+    """Brief every job of JOBS (a JSONL manifest, or a folder of job folders) into folder DIR."""
+    from briefer.batch import BatchOptions, make_executor, read_jobs, run_batch
+    from briefer.config import resolve_settings
+
+    listed = read_jobs(jobs_file)
+    settings = resolve_settings(
+        engine=engine,
+        model=model,
+        base_url=base_url,
+        timeout=timeout,
+        concurrency=concurrency,
+        max_tokens=max_tokens,
+        no_cache=no_cache,
+        jobs=jobs or 1,
+        need_key=not dry_run,
+    )
+    chosen = ("json", "markdown", *(f for f in formats if f not in ("json", "markdown")))
+    options = BatchOptions(settings, template, sections, chunk_tokens, strict, chosen)
+    err = _console(plain, stderr=True)
+    if dry_run or batch_api:
+        from briefer.batch.provider import describe_dry_run, prefetch
+
+        if dry_run:
+            sys.stdout.write(describe_dry_run(listed, options))
+            return
+        assert batch_api is not None
+
+        def say(line: str) -> None:
+            if not quiet:
+                sys.stderr.write(f"brief batch: {_safe(line)}\n")
+
+        told = prefetch(listed, options, out, batch_api, batch_file, say)
+        say(told)
+        if batch_api == "export":
+            return
+    runner = make_executor(executor, options, workers, ray_address)
+    show = not quiet and err.is_terminal
+    with err.status("Starting the batch…", spinner="dots") if show else _nothing() as status:
+
+        def progress(state: BatchProgress) -> None:
+            if status is not None:
+                status.update(
+                    f"Batch: {state.ok + state.skipped} done · {len(state.failed)} failed · "
+                    f"{state.left} left · {state.rate():.1f} jobs/min"
+                )
+
+        state = run_batch(listed, options, out, runner, force=force, on_progress=progress)
+    skipped = f", {state.skipped} skipped" if state.skipped else ""
+    summary = (
+        f"{state.total} jobs in {state.seconds:.1f} s: {state.ok} ok{skipped}, {len(state.failed)} failed "
+        f"({state.rate():.1f} jobs/min); briefs in {_safe(str(out))}"
+    )
+    if state.interrupted:
+        sys.stderr.write(
+            f"brief batch: {state.left} of {state.total} jobs left: rerun the same command to finish them\n"
+        )
+        raise KeyboardInterrupt
+    if not quiet:
+        sys.stderr.write(f"brief batch: {summary}\n")
+    if state.failed:
+        raise RunError(
+            f"{len(state.failed)} of {state.total} jobs failed: {', '.join(state.failed)} "
+            f"(errors in {out / 'index.jsonl'})"
+        )
+
+
+def _sigterm_as_ctrl_c(**options: Any) -> None:
+    """`brief batch`, where SIGTERM stops the run as Ctrl-C does (only whole outputs are left)."""
+    from briefer.batch.run import sigterm_interrupts
+
+    with sigterm_interrupts():
+        _batch(**options)
+
+
+batch_command = click.Command(
+    "batch",
+    callback=_sigterm_as_ctrl_c,
+    help=_batch.__doc__,
+    epilog=BATCH_EPILOG,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    params=[
+        click.Argument(["jobs_file"], metavar="JOBS", type=click.Path(path_type=Path)),
+        click.Option(
+            ["--out", "out"],
+            required=True,
+            metavar="DIR",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Folder for the briefs and index.jsonl (created if missing).",
+        ),
+        click.Option(
+            ["--workers"],
+            type=click.IntRange(1, 256),
+            metavar="N",
+            help="Worker processes (Ray actors with --executor ray) [default: one per CPU].",
+        ),
+        click.Option(
+            ["--executor"],
+            type=click.Choice(["local", "ray"]),
+            default="local",
+            show_default=True,
+            help="local: processes on this machine; ray: a Ray cluster (pip install 'briefer[ray]').",
+        ),
+        click.Option(
+            ["--ray-address"],
+            metavar="ADDRESS",
+            help="Ray cluster to join (env RAY_ADDRESS) [default: a local one for this run].",
+        ),
+        click.Option(["--force"], is_flag=True, help="Redo jobs that are already done."),
+        click.Option(
+            ["-f", "--format", "formats"],
+            multiple=True,
+            type=click.Choice(["markdown", "json", "html"]),
+            help="Also write this format (JSON and Markdown are always written). Repeatable.",
+        ),
+        click.Option(
+            ["--batch-api"],
+            type=click.Choice(["send", "extract-only", "export", "import"]),
+            is_flag=False,
+            flag_value="send",
+            help="Send the first model requests of all jobs as OpenAI Batch API files (half price), then "
+            "run the jobs from the answers: send (the default), extract-only (where sources differ is "
+            "asked live), export (write the request file, send nothing), import (read --batch-file).",
+        ),
+        click.Option(
+            ["--batch-file"],
+            type=click.Path(dir_okay=False, path_type=Path),
+            metavar="FILE",
+            help="--batch-api export: where to write the requests [default: DIR/batch-requests.jsonl]; "
+            "import: the results file to read.",
+        ),
+        click.Option(
+            ["--dry-run"],
+            is_flag=True,
+            help="Show the requests, tokens and cost, live and batched; send nothing.",
+        ),
+        *[param for param in brief_command.params if param.name in _BATCH_SHARED],
+    ],
+)

@@ -16,6 +16,7 @@ PACKAGE = Path(briefer.__file__).parent
 LAYERS: list[tuple[str, list[str]]] = [
     ("the public API", ["briefer", "briefer.__main__"]),
     ("the command line", ["briefer.cli"]),
+    ("batch runs", ["briefer.batch", "briefer.batch.*"]),
     ("the dry run", ["briefer.plan"]),
     ("the pipeline", ["briefer.pipeline"]),
     ("settings and engine choice", ["briefer.config"]),

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,7 @@ import openai
 
 from briefer.cache import AnswerCache
 from briefer.errors import ModelError
+from briefer.llm.limit import call_slot
 from briefer.llm.prompt import message_chars, with_schema
 from briefer.llm.request import ChatRequest, cache_key
 from briefer.llm.schema import unbounded
@@ -91,7 +92,8 @@ class ChatClient:
         while True:
             mode = self._mode
             try:
-                response = self._send(request, _MODES[mode])
+                with call_slot():
+                    response = self._send(request, _MODES[mode])
             except openai.BadRequestError as exc:
                 self._fall_back(mode, exc)
                 continue
@@ -112,7 +114,25 @@ class ChatClient:
     def close(self) -> None:
         self._client.close()
 
+    @property
+    def sdk(self) -> openai.OpenAI:
+        """The openai client itself, for endpoints other than chat (batch files)."""
+        return self._client
+
+    def errors(self) -> AbstractContextManager[None]:
+        """Turns openai's exceptions raised inside into `ModelError`s, as for chat requests."""
+        return self._errors()
+
     def _send(self, request: ChatRequest, mode: str) -> Any:
+        params = self.request_body(request, mode)
+        with self._errors():
+            response = self._client.chat.completions.create(**params)
+        with self._lock:
+            self.chars_sent += message_chars(params["messages"])
+        return response
+
+    def request_body(self, request: ChatRequest, mode: str = _MODES[0]) -> dict[str, Any]:
+        """The chat completions body for `request` in response-format `mode` (also for batch files)."""
         schema = request.schema if mode == "bounded_schema" else unbounded(request.schema)
         messages = request.messages if mode.endswith("_schema") else with_schema(request.messages, schema)
         params: dict[str, Any] = {"model": self.model, "messages": messages}
@@ -125,11 +145,7 @@ class ChatClient:
             }
         elif mode == "json_object":
             params["response_format"] = {"type": "json_object"}
-        with self._errors():
-            response = self._client.chat.completions.create(**params)
-        with self._lock:
-            self.chars_sent += message_chars(messages)
-        return response
+        return params
 
     def _answer(self, response: Any, request: ChatRequest, key: str) -> Answer:
         if not response.choices:

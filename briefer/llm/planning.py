@@ -65,30 +65,7 @@ def plan_calls(
     """The extraction call of each unit and, with several sources, the call about where they differ."""
     max_tokens = settings.max_tokens
     encoding = "o200k_base" if settings.model.startswith(_O200K_PREFIXES) else "cl100k_base"
-    requests = [
-        (
-            False,
-            _span(unit),
-            unit.tokens,
-            ChatRequest(
-                extract_messages(template, unit.sentences),
-                sections_schema(template, sentence_ids(unit.sentences)),
-                SCHEMA_NAME,
-                max_tokens,
-            ),
-        )
-        for unit in units
-    ]
-    question = differences_question(sentences) if len(sentences) > 1 else None
-    if question is not None:
-        requests.append(
-            (
-                True,
-                f"where sources differ: {_n(len(question.pairs), 'pair')} of sentences",
-                sum(count_tokens(s.text) for s in question.shown),
-                ChatRequest(question.messages, question.schema, DIFFERENCES_SCHEMA_NAME, max_tokens),
-            )
-        )
+    requests = planned_requests(template, units, sentences, max_tokens)
     cache = AnswerCache(settings.cache_dir) if settings.cache and settings.cache_dir.exists() else None
     try:
         calls = [
@@ -114,6 +91,41 @@ def plan_calls(
         price=price_of(settings.model) if priced else None,
         reduce_budget=REDUCE_BUDGET,
     )
+
+
+def planned_requests(
+    template: Template,
+    units: Sequence[Chunk],
+    sentences: Mapping[str, Sequence[Sentence]],
+    max_tokens: int,
+) -> list[tuple[bool, str, int, ChatRequest]]:
+    """The requests a run would send first, exactly as it builds them: (asks where sources differ,
+    which sentences, tokens of text, the request) for each unit, then the differences question."""
+    requests = [
+        (
+            False,
+            _span(unit),
+            unit.tokens,
+            ChatRequest(
+                extract_messages(template, unit.sentences),
+                sections_schema(template, sentence_ids(unit.sentences)),
+                SCHEMA_NAME,
+                max_tokens,
+            ),
+        )
+        for unit in units
+    ]
+    question = differences_question(sentences) if len(sentences) > 1 else None
+    if question is not None:
+        requests.append(
+            (
+                True,
+                f"where sources differ: {_n(len(question.pairs), 'pair')} of sentences",
+                sum(count_tokens(s.text) for s in question.shown),
+                ChatRequest(question.messages, question.schema, DIFFERENCES_SCHEMA_NAME, max_tokens),
+            )
+        )
+    return requests
 
 
 def _n(count: int, noun: str) -> str:

@@ -1,0 +1,232 @@
+"""A batch run: skip what is done, run the rest on an executor, write each result atomically.
+
+Only this process writes to the output folder, under its lock: each job's files
+are written atomically (`briefer.output.write_atomic`), then its index line. Ctrl-C
+and SIGTERM are held back while a job's files are written and honoured between
+jobs, so an interrupted batch leaves whole outputs only, and a rerun finishes
+the rest.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any, Protocol
+
+from briefer._version import __version__
+from briefer.batch.jobs import Job
+from briefer.batch.state import FolderLock, Index, JobRecord, job_hash
+from briefer.batch.worker import SUFFIXES, BatchOptions, JobResult
+from briefer.errors import UsageError
+from briefer.output import write_atomic
+
+
+class Executor(Protocol):
+    """Where jobs run: local processes or a Ray cluster."""
+
+    def run(self, jobs: Sequence[Job]) -> Iterator[JobResult]:
+        """Each job's result, as jobs end."""
+        ...
+
+    def stop(self) -> None:
+        """Stop every job still running, at once."""
+        ...
+
+
+@dataclass
+class BatchProgress:
+    """Where a batch stands: jobs ok, failed and skipped of `total`, and since when."""
+
+    total: int
+    ok: int = 0
+    skipped: int = 0
+    failed: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+    interrupted: bool = False
+
+    @property
+    def done(self) -> int:
+        return self.ok + self.skipped + len(self.failed)
+
+    @property
+    def left(self) -> int:
+        return self.total - self.done
+
+    @property
+    def seconds(self) -> float:
+        return time.monotonic() - self.started
+
+    def rate(self) -> float:
+        """Jobs run (not skipped) per minute so far."""
+        ran = self.ok + len(self.failed)
+        return ran * 60 / self.seconds if self.seconds > 0 else 0.0
+
+
+class _Interrupted(BaseException):
+    """Ctrl-C or SIGTERM during a batch; a BaseException, like KeyboardInterrupt, so that no job
+    catching its own errors (`JobRunner.run`) takes it for a failure of that job."""
+
+
+def output_files(folder: Path, job_id: str, formats: Sequence[str]) -> list[Path]:
+    """The files a job writes, one per format."""
+    return [folder / f"{job_id}{SUFFIXES[fmt]}" for fmt in formats]
+
+
+def settings_fingerprint(options: BatchOptions, job: Job) -> dict[str, Any]:
+    """What, besides its sources, decides a job's brief: a change here makes a rerun redo it."""
+    from briefer.templates import load_template, with_sections
+
+    name, sections = options.template_of(job)
+    template = with_sections(load_template(name), list(sections))
+    settings = options.settings
+    llm = settings.engine != "extractive"
+    return {
+        "briefer": __version__,
+        "engine": settings.engine,
+        "model": settings.model if llm else None,
+        "base_url": settings.base_url if llm else None,
+        "max_tokens": settings.max_tokens if llm else None,
+        "chunk_tokens": options.chunk_tokens,
+        "strict": options.strict,
+        "template": template.model_dump(mode="json"),
+    }
+
+
+def run_batch(
+    jobs: Sequence[Job],
+    options: BatchOptions,
+    out: Path,
+    executor: Executor,
+    *,
+    force: bool = False,
+    on_progress: Callable[[BatchProgress], None] | None = None,
+) -> BatchProgress:
+    """Run `jobs` into folder `out`, skipping those already done with the same inputs (unless `force`)."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file: give a folder for the briefs")
+    fingerprints: dict[str, dict[str, Any]] = {}
+    by_template: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = {}
+    for job in jobs:  # a bad template fails the batch now, before any job runs
+        key = options.template_of(job)
+        if key not in by_template:
+            by_template[key] = settings_fingerprint(options, job)
+        fingerprints[job.id] = by_template[key]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot make the folder {out}: {exc.strerror or exc}") from None
+    progress = BatchProgress(total=len(jobs))
+    report = on_progress or (lambda _: None)
+    with FolderLock(out):
+        index = Index(out)
+        hashes = {job.id: job_hash(job.sources, fingerprints[job.id]) for job in jobs}
+        todo = []
+        for job in jobs:
+            before = index.records.get(job.id)
+            if (
+                not force
+                and before is not None
+                and before.status in ("ok", "skipped")
+                and before.hash == hashes[job.id]
+                and all(p.is_file() for p in output_files(out, job.id, options.formats))
+            ):
+                index.records[job.id] = JobRecord(job.id, "skipped", hash=hashes[job.id])
+                progress.skipped += 1
+            else:
+                todo.append(job)
+        report(progress)
+        signals = _HeldSignals()
+        try:
+            with signals:
+                for result in executor.run(todo):
+                    with signals.held():
+                        _commit(result, out, index, hashes[result.id], options.formats)
+                    if result.status == "ok":
+                        progress.ok += 1
+                    else:
+                        progress.failed.append(result.id)
+                    report(progress)
+        except _Interrupted:
+            progress.interrupted = True
+        finally:
+            executor.stop()
+            index.rewrite(job.id for job in jobs)
+    return progress
+
+
+def _commit(result: JobResult, out: Path, index: Index, digest: str, formats: Sequence[str]) -> None:
+    """Write a finished job's files, then its index line."""
+    if result.status == "ok":
+        for path, fmt in zip(output_files(out, result.id, formats), formats, strict=True):
+            write_atomic(path, result.outputs[fmt])
+    record = JobRecord(
+        result.id,
+        result.status,
+        result.error,
+        round(result.seconds, 3),
+        result.llm_calls,
+        result.tokens,
+        digest if result.status == "ok" else None,
+    )
+    index.add(record)
+
+
+class _HeldSignals:
+    """Turns Ctrl-C and SIGTERM into `_Interrupted`, held back while `held()` writes a job's files."""
+
+    _SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self._holding = False
+        self._pending: int | None = None
+        self._before: dict[int, Any] = {}
+
+    def __enter__(self) -> _HeldSignals:
+        if threading.current_thread() is threading.main_thread():
+            for number in self._SIGNALS:
+                self._before[number] = signal.signal(number, self._caught)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for number, handler in self._before.items():
+            signal.signal(number, handler)
+        self._before = {}
+
+    def _caught(self, number: int, frame: FrameType | None) -> None:
+        if self._holding:
+            self._pending = number
+        else:
+            raise _Interrupted
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        self._holding = True
+        try:
+            yield
+        finally:
+            self._holding = False
+        if self._pending is not None:
+            raise _Interrupted
+
+
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM stops what runs inside like Ctrl-C (exit 130), as it does a batch's jobs."""
+
+    def interrupt(number: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)

@@ -1,0 +1,125 @@
+"""Running one job of a batch: the same pipeline, checks and renderers as `brief`, in any process.
+
+A `JobRunner` is made once per worker process (or Ray actor): it loads spaCy and
+keeps each template it has loaded, so a job pays only for its own sources. A job
+that fails gives a failed `JobResult` with its error's one-line message; it never
+stops the batch. Results carry the rendered outputs: the batch writes them, so a
+worker never leaves a file half written.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from briefer.batch.jobs import Job
+from briefer.errors import BriefError
+from briefer.settings import Settings
+
+if TYPE_CHECKING:
+    from briefer.brief import Brief
+    from briefer.templates import Template
+
+SUFFIXES = {"json": ".json", "markdown": ".md", "html": ".html"}
+"""Output formats a batch writes, and their file suffixes."""
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """What every job of a batch shares: settings, default template and sections, chunking, formats."""
+
+    settings: Settings
+    template: str
+    sections: tuple[str, ...] = ()
+    chunk_tokens: int = 3000
+    strict: bool = False
+    formats: tuple[str, ...] = ("json", "markdown")
+
+    def template_of(self, job: Job) -> tuple[str, tuple[str, ...]]:
+        """The template name or path and the extra sections `job` is briefed with."""
+        return job.template or self.template, (*self.sections, *job.sections)
+
+
+@dataclass
+class JobResult:
+    """How a job ended: status `ok` with its rendered outputs (by format), or `failed` with an error."""
+
+    id: str
+    status: str
+    error: str | None = None
+    seconds: float = 0.0
+    llm_calls: int = 0
+    tokens: int = 0
+    outputs: dict[str, str] = field(default_factory=dict)
+
+
+class JobRunner:
+    """Runs jobs in this process; spaCy and templates are loaded once, here."""
+
+    def __init__(self, options: BatchOptions) -> None:
+        from briefer.sentences import load_nlp
+
+        self.options = options
+        self._templates: dict[tuple[str, tuple[str, ...]], Template] = {}
+        load_nlp()
+
+    def template(self, job: Job) -> Template:
+        """The template `job` is briefed with, loaded on first use."""
+        from briefer.templates import load_template, with_sections
+
+        key = self.options.template_of(job)
+        if key not in self._templates:
+            self._templates[key] = with_sections(load_template(key[0]), list(key[1]))
+        return self._templates[key]
+
+    def run(self, job: Job) -> JobResult:
+        """Brief `job`; its failure is reported in the result, not raised."""
+        started = time.monotonic()
+        try:
+            brief = self._brief(job)
+            outputs = render_outputs(brief, self.options.formats)
+        except BriefError as exc:
+            return JobResult(job.id, "failed", _one_line(str(exc)), time.monotonic() - started)
+        except Exception as exc:  # one broken job must not end the others
+            error = f"internal error: {type(exc).__name__}: {_one_line(str(exc))}"
+            return JobResult(job.id, "failed", error, time.monotonic() - started)
+        usage = brief.usage
+        return JobResult(
+            job.id,
+            "ok",
+            None,
+            time.monotonic() - started,
+            usage.llm_calls,
+            usage.prompt_tokens + usage.completion_tokens,
+            outputs,
+        )
+
+    def _brief(self, job: Job) -> Brief:
+        from briefer.config import get_engine
+        from briefer.pipeline import make_brief
+        from briefer.sources import load_sources
+
+        options = self.options
+        template = self.template(job)
+        engine = get_engine(options.settings.engine, options.settings)
+        return make_brief(
+            load_sources(list(job.sources)),
+            template,
+            engine,
+            chunk_tokens=options.chunk_tokens,
+            jobs=options.settings.jobs,
+            strict=options.strict,
+        )
+
+
+def render_outputs(brief: Brief, formats: tuple[str, ...]) -> dict[str, str]:
+    """`brief` rendered in each of `formats`."""
+    from briefer.render import render_html, render_json, render_markdown
+
+    renderers = {"json": render_json, "markdown": render_markdown, "html": render_html}
+    return {fmt: renderers[fmt](brief) for fmt in formats}
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -1,0 +1,215 @@
+"""`brief batch --batch-api`: OpenAI Batch API files against a scripted server with files and batches."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from briefer.batch.provider import split_files
+from tests.conftest import ROOT, SEED, assert_citations_grounded, run_brief
+from tests.scripted_batches import BatchServer
+from tests.scripted_server import ScriptedServer, grounded_reply
+from tests.test_batch import index_of, write_manifest
+
+SECOND = (
+    "Talks in Riyadh\n\nMarco Rubio met Sergei Lavrov in Riyadh on Tuesday. The talks lasted five hours.\n"
+)
+FAST_POLL = {"BRIEF_BATCH_POLL": "0.05"}
+
+
+def manifest(tmp_path: Path) -> Path:
+    second = tmp_path / "second.txt"
+    second.write_text(SECOND, encoding="utf-8")
+    return write_manifest(
+        tmp_path / "jobs.jsonl",
+        [
+            {"id": "one", "sources": [str(SEED)]},
+            {"id": "two", "sources": [str(SEED), str(second)], "template": "sitrep"},
+            {"id": "three", "sources": [str(SEED)], "template": "executive"},
+        ],
+    )
+
+
+def without_usage(brief: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in brief.items() if k != "usage"}
+
+
+def briefs(out: Path) -> dict[str, dict[str, Any]]:
+    return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(out.glob("*.json"))}
+
+
+def test_batch_answers_make_the_same_briefs_as_live_ones(tmp_path: Path) -> None:
+    jobs = manifest(tmp_path)
+    with ScriptedServer() as live:
+        result = run_brief("batch", str(jobs), "--out", str(tmp_path / "live"), "--base-url", live.url,
+                           env={"BRIEF_CACHE_DIR": str(tmp_path / "live-cache")})  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        live_calls = len(live.requests)
+    with BatchServer(polls=3) as server:
+        result = run_brief("batch", str(jobs), "--out", str(tmp_path / "out"), "--base-url", server.url,
+                           "--batch-api", env=FAST_POLL)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        # Three extraction calls and the one asking where the two sources of job "two" differ.
+        assert len(server.batch_lines) == live_calls == 4
+        assert server.requests == []  # nothing was asked live
+        assert len(server.batches) == 1 and len(server.files) == 2  # the input file and the output file
+    for line in server.batch_lines:
+        assert set(line) == {"custom_id", "method", "url", "body"}
+        assert (line["method"], line["url"]) == ("POST", "/v1/chat/completions")
+        assert line["body"]["response_format"]["type"] == "json_schema"
+    assert "batch API: 1 batch: 4 answers cached" in result.stderr
+    assert not (tmp_path / "out" / "batch-state.json").exists()
+    batched, live_briefs = briefs(tmp_path / "out"), briefs(tmp_path / "live")
+    assert list(batched) == ["one", "three", "two"]
+    for job_id, brief in batched.items():
+        assert without_usage(brief) == without_usage(live_briefs[job_id])
+        assert brief["usage"]["llm_calls"] == 0 and brief["usage"]["cached_calls"] >= 1
+        assert_citations_grounded(brief)
+    assert {r["llm_calls"] for r in index_of(tmp_path / "out").values()} == {0}
+
+
+def test_an_expired_batch_with_failed_requests_asks_those_live(tmp_path: Path) -> None:
+    jobs = manifest(tmp_path)
+    with BatchServer(polls=2, expire=True, fails=lambda n: n in (0, 2)) as server:
+        result = run_brief("batch", str(jobs), "--out", str(tmp_path / "out"), "--base-url", server.url,
+                           "--batch-api", env=FAST_POLL)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        failed_ids = {server.batch_lines[n]["custom_id"] for n in (0, 2)}
+        assert len(server.requests) == 2  # each failed request once, live
+        live_bodies = [r.body["messages"] for r in server.requests]
+    assert sorted(json.dumps(m) for m in live_bodies) == sorted(
+        json.dumps(line["body"]["messages"]) for line in server.batch_lines if line["custom_id"] in failed_ids
+    )
+    assert "batch batch-1 expired: its missing answers are asked live" in result.stderr
+    assert "2 answers cached" in result.stderr and "2 failed or unusable, asked live" in result.stderr
+    index = index_of(tmp_path / "out")
+    assert sum(r["llm_calls"] for r in index.values()) == 2
+    assert {r["status"] for r in index.values()} == {"ok"}
+
+
+def test_failed_requests_whose_live_retry_fails_are_reported_per_job(tmp_path: Path) -> None:
+    jobs = manifest(tmp_path)
+    with BatchServer(expire=True, fails=lambda n: n == 0) as server:
+        server.script = lambda n, request: _fail()
+        result = run_brief("batch", str(jobs), "--out", str(tmp_path / "out"), "--base-url", server.url,
+                           "--batch-api", "--timeout", "2", env=FAST_POLL)  # fmt: skip
+    assert result.returncode == 1
+    index = index_of(tmp_path / "out")
+    assert [i for i, r in index.items() if r["status"] == "failed"] == ["one"]
+    assert "HTTP 400" in index["one"]["error"]
+    assert result.stderr.splitlines()[-1].startswith("brief batch: error: 1 of 3 jobs failed: one (")
+
+
+def _fail() -> Any:
+    from tests.scripted_server import error
+
+    return error(400, "this server takes no live requests")
+
+
+def test_a_rerun_polls_the_batch_already_sent(tmp_path: Path) -> None:
+    jobs = manifest(tmp_path)
+    out = tmp_path / "out"
+    with BatchServer(polls=10_000) as server:
+        args = [sys.executable, "-m", "briefer", "batch", str(jobs), "--out", str(out), "--base-url", server.url,
+                "--batch-api"]  # fmt: skip
+        process = subprocess.Popen(args, cwd=ROOT, stderr=subprocess.PIPE, text=True, env=_env(FAST_POLL))
+        deadline = time.monotonic() + 120
+        while not (out / "batch-state.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+        assert process.returncode == 130, stderr
+        state = json.loads((out / "batch-state.json").read_text(encoding="utf-8"))
+        assert [b["id"] for b in state["batches"]] == ["batch-1"]
+        assert not list(out.glob("*.md"))
+        server.polls = 1
+        result = run_brief("batch", str(jobs), "--out", str(out), "--base-url", server.url, "--batch-api",
+                           env=FAST_POLL)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert len(server.batches) == 1 and len(server.batch_lines) == 4  # nothing sent twice
+        assert server.requests == []
+    assert "sent batch" not in result.stderr and "4 answers cached" in result.stderr
+    assert sorted(p.stem for p in out.glob("*.md")) == ["one", "three", "two"]
+    assert not (out / "batch-state.json").exists()
+
+
+def _env(extra: dict[str, str]) -> dict[str, str]:
+    import os
+
+    return {**os.environ, **extra}
+
+
+def test_export_then_import_results_made_elsewhere(tmp_path: Path) -> None:
+    jobs = manifest(tmp_path)
+    out = tmp_path / "out"
+    exported = run_brief("batch", str(jobs), "--out", str(out), "--engine", "openai", "--base-url",
+                         "http://127.0.0.1:9/v1", "--batch-api", "export")  # fmt: skip
+    assert exported.returncode == 0, exported.stderr
+    requests = [json.loads(line) for line in (out / "batch-requests.jsonl").read_text().splitlines()]
+    assert len(requests) == 4 and "wrote 4 requests" in exported.stderr
+    assert not list(out.glob("*.json"))  # export runs no job
+    # What `vllm run-batch -i batch-requests.jsonl -o results.jsonl` writes, one line per request.
+    results = tmp_path / "results.jsonl"
+    lines = [
+        {"id": f"r{n}", "custom_id": r["custom_id"], "error": None,
+         "response": {"status_code": 200, "body": grounded_reply(n, r["body"]).body}}
+        for n, r in enumerate(requests)
+    ]  # fmt: skip
+    lines.append({"custom_id": "not-ours", "response": {"status_code": 200, "body": {}}})
+    results.write_text(
+        "".join(json.dumps(line) + "\n" for line in lines) + "not json\n",
+        encoding="utf-8",
+    )
+    with ScriptedServer() as server:
+        imported = run_brief("batch", str(jobs), "--out", str(out), "--base-url", server.url,
+                             "--batch-api", "import", "--batch-file", str(results))  # fmt: skip
+        assert imported.returncode == 0, imported.stderr
+        assert server.requests == []
+    assert "4 answers cached" in imported.stderr and "1 failed or unusable" in imported.stderr
+    assert sorted(briefs(out)) == ["one", "three", "two"]
+
+
+def test_bad_answers_in_the_batch_are_checked_and_asked_again_live(tmp_path: Path) -> None:
+    from tests.scripted_server import Reply, completion
+
+    jobs = write_manifest(tmp_path / "jobs.jsonl", [{"id": "one", "sources": [str(SEED)]}])
+    broken = lambda n, request: Reply(body=completion('{"participants": "not a list"}'))  # noqa: E731
+    with BatchServer(answer=broken) as server:
+        result = run_brief("batch", str(jobs), "--out", str(tmp_path / "out"), "--base-url", server.url,
+                           "--batch-api", env=FAST_POLL)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert len(server.requests) == 1  # the bad answer was not cached: asked live, answered well
+    assert "0 answers cached" in result.stderr and "1 failed or unusable" in result.stderr
+    assert_citations_grounded(json.loads((tmp_path / "out" / "one.json").read_text(encoding="utf-8")))
+
+
+def test_dry_run_shows_requests_and_both_costs(tmp_path: Path) -> None:
+    result = run_brief("batch", str(manifest(tmp_path)), "--out", str(tmp_path / "out"), "--engine", "openai",
+                       "--dry-run")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Dry run: nothing is sent to any model."
+    assert lines[1].startswith("3 jobs: 4 first requests to send (0 answered by the cache), ")
+    live, batch = (float(x) for x in _dollars(lines[2]))
+    assert batch == round(live / 2, 4) or abs(batch - live / 2) < 1e-4
+    assert not (tmp_path / "out").exists()
+
+
+def _dollars(line: str) -> list[str]:
+    import re
+
+    return re.findall(r"\$(\d+\.\d{4})", line)
+
+
+def test_request_files_are_split_by_count_and_size() -> None:
+    lines = [{"custom_id": f"k{i}", "method": "POST", "url": "/v1/chat/completions", "body": {"x": "y" * 50}}
+             for i in range(5)]  # fmt: skip
+    assert [f.count("\n") for f in split_files(lines, max_requests=2)] == [2, 2, 1]
+    size = len(json.dumps(lines[0]).encode()) + 1
+    assert [f.count("\n") for f in split_files(lines, max_bytes=size * 3)] == [3, 2]
+    assert "".join(split_files(lines, max_requests=2)) == "".join(split_files(lines))

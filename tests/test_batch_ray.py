@@ -1,0 +1,88 @@
+"""`brief batch --executor ray` against a local Ray cluster this test starts (2 CPUs, on loopback)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SEED, assert_citations_grounded, run_brief
+from tests.scripted_server import ScriptedServer
+from tests.test_batch import TEMPLATES, index_of, leftovers, write_manifest
+
+ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'briefer[ray]' to run these tests")
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[str]:
+    """A local Ray cluster with 2 CPUs; its address, for `--ray-address`."""
+    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
+    try:
+        yield ray.get_runtime_context().gcs_address
+    finally:
+        ray.shutdown()
+
+
+def test_ray_gives_the_same_briefs_as_local_workers(tmp_path: Path, cluster: str) -> None:
+    jobs = [
+        {"id": f"job{i}", "sources": [str(SEED)], "template": TEMPLATES[i % len(TEMPLATES)]} for i in range(6)
+    ]
+    jobs.append({"id": "gone", "sources": ["no-such-article.txt"]})
+    manifest = write_manifest(tmp_path / "jobs.jsonl", jobs)
+    local, remote = tmp_path / "local", tmp_path / "ray"
+    run_brief("batch", str(manifest), "--out", str(local), "--workers", "2")
+    result = run_brief(
+        "batch", str(manifest), "--out", str(remote), "--executor", "ray", "--ray-address", cluster,
+        "--workers", "2", "-f", "html",
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert "1 of 7 jobs failed: gone" in result.stderr
+    for job in jobs[:-1]:
+        for suffix in (".json", ".md"):
+            name = f"{job['id']}{suffix}"
+            assert (remote / name).read_bytes() == (local / name).read_bytes(), name
+        assert (remote / f"{job['id']}.html").is_file()
+    assert_citations_grounded(json.loads((remote / "job0.json").read_text(encoding="utf-8")))
+    index = index_of(remote)
+    assert [r["status"] for r in index.values()] == ["ok"] * 6 + ["failed"]
+    assert "no-such-article.txt: no such file" in index["gone"]["error"]
+    assert leftovers(remote) == []
+    rerun = run_brief(
+        "batch", str(manifest), "--out", str(remote), "--executor", "ray", "--ray-address", cluster,
+    )  # fmt: skip
+    assert "0 ok, 6 skipped, 1 failed" in rerun.stderr
+
+
+def test_ray_actors_share_one_call_limit(tmp_path: Path, cluster: str) -> None:
+    manifest = write_manifest(
+        tmp_path / "jobs.jsonl", [{"id": f"j{i}", "sources": [str(SEED)]} for i in range(4)]
+    )
+    with ScriptedServer(latency=0.3) as server:
+        result = run_brief(
+            "batch", str(manifest), "--out", str(tmp_path / "out"), "--executor", "ray",
+            "--ray-address", cluster, "--workers", "2", "--base-url", server.url,
+            "--concurrency", "2", "--no-cache",
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        # Two actors run two jobs each at once: four calls could overlap without the shared limit.
+        assert server.max_in_flight() == 2
+        assert sum(r["llm_calls"] for r in index_of(tmp_path / "out").values()) == len(server.requests)
+
+
+def test_an_unreachable_cluster_is_one_clear_line(tmp_path: Path) -> None:
+    manifest = write_manifest(tmp_path / "jobs.jsonl", [{"id": "one", "sources": [str(SEED)]}])
+    result = run_brief(
+        "batch",
+        str(manifest),
+        "--out",
+        str(tmp_path / "out"),
+        "--executor",
+        "ray",
+        "--ray-address",
+        "127.0.0.1:9",
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("brief batch: error: cannot reach the Ray cluster at 127.0.0.1:9 (")
+    assert not (tmp_path / "out").exists()

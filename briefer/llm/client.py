@@ -210,9 +210,12 @@ class ChatClient:
             try:
                 stream = self._client.chat.completions.create(**params, **extra, timeout=timeout)
             except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
-                if "stream" not in _error_message(exc).lower():
+                message = _error_message(exc).lower()
+                if "stream" not in message:
                     raise
-                self._stop_streaming(streaming, exc)
+                # A server that only refuses `stream_options` still streams; others get whole answers.
+                usage_only = "stream_options" in message or "include_usage" in message
+                self._stop_streaming(streaming, exc, streaming + 1 if usage_only else len(_STREAMING) - 1)
                 continue
             return self._read(stream, streaming)
 
@@ -223,7 +226,7 @@ class ChatClient:
             self._streams.add(stream)
         try:
             if "json" in stream.response.headers.get("content-type", ""):
-                self._stop_streaming(streaming, None)
+                self._stop_streaming(streaming, None, len(_STREAMING) - 1)
                 data = json.loads(stream.response.read())
                 return _plain_reply(ChatCompletion.model_validate(data))
             content: list[str] = []
@@ -252,13 +255,13 @@ class ChatClient:
             with self._lock:
                 self._streams.discard(stream)
 
-    def _stop_streaming(self, streaming: int, exc: openai.APIStatusError | None) -> None:
-        """Ask the rest of the run's questions less streamed: the server refused (or ignored) this way."""
+    def _stop_streaming(self, streaming: int, exc: openai.APIStatusError | None, to: int) -> None:
+        """Ask the rest of the run's questions the `to` way: the server refused (or ignored) this one."""
         with self._lock:
             if self._streaming != streaming:
                 return
-            self._streaming = streaming + 1 if exc is not None else len(_STREAMING) - 1
-        if exc is not None and _STREAMING[streaming] == "stream_with_usage":
+            self._streaming = to
+        if _STREAMING[to] != "plain":
             return  # usage is counted here instead: nothing the user need know
         reason = self.redact(_error_message(exc)) if exc is not None else "it sent a plain answer"
         log.info("the model server does not stream answers (%s); asking for whole answers", reason)
@@ -284,7 +287,14 @@ class ChatClient:
     def _fall_back(self, mode: int, exc: openai.APIStatusError) -> None:
         """Use a plainer response format after the server rejected this one; other rejections fail."""
         message = self.redact(_error_message(exc))
-        if mode + 1 >= len(_MODES) or not any(word in message.lower() for word in _FORMAT_WORDS):
+        about_format = any(word in message.lower() for word in _FORMAT_WORDS)
+        if about_format and mode + 1 >= len(_MODES):
+            raise ModelError(
+                f"the model server at {self.base_url or 'the OpenAI API'} cannot produce structured output "
+                f"(it refused a JSON schema, JSON mode and a schema in the prompt: {message}): use a server "
+                "and model with JSON-schema or grammar support (see 'Local models and servers' in the README)"
+            )
+        if not about_format:
             raise ModelError(f"the model server rejected the request (HTTP {exc.status_code}): {message}")
         with self._lock:
             if self._mode == mode:

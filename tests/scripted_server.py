@@ -22,7 +22,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -46,8 +46,9 @@ class Reply:
     """Pieces a streamed answer's content is sent in."""
     spread: float = 0.0
     """Seconds over which the pieces of a streamed answer are spread (after `delay`)."""
-    events: list[Any] | None = None
-    """The events of a streamed answer as another server sent them (`forward_to`), sent as they are."""
+    events: Iterable[Any] | None = None
+    """The events of a streamed answer as another server sends them (`forward_to`), passed on as
+    they come."""
 
 
 @dataclass
@@ -206,7 +207,8 @@ def grounded_reply(n: int, request: dict[str, Any]) -> Reply:
 def forward_to(base_url: str, answers: list[dict[str, Any]] | None = None) -> Script:
     """A script that passes each request on to another server (to count calls to a real one);
     the answers it gets back are appended to `answers` (a streamed answer as the completion its
-    events add up to, with the usage of its last event)."""
+    events add up to, with the usage of its last event). A streamed answer is passed on event
+    by event as it arrives, so the client's idle timeout sees the real server's pace."""
 
     def forward(n: int, request: dict[str, Any]) -> Reply:
         post = urllib.request.Request(
@@ -215,26 +217,34 @@ def forward_to(base_url: str, answers: list[dict[str, Any]] | None = None) -> Sc
             headers={"Content-Type": "application/json"},
         )
         try:
-            with urllib.request.urlopen(post, timeout=600) as response:
-                raw = response.read().decode("utf-8")
-                streamed = response.headers.get_content_type() == "text/event-stream"
+            response = urllib.request.urlopen(post, timeout=600)
         except urllib.error.HTTPError as exc:
             return Reply(status=exc.code, body=exc.read().decode("utf-8", "replace"))
-        if not streamed:
-            body = json.loads(raw)
+        if response.headers.get_content_type() != "text/event-stream":
+            with response:
+                body = json.loads(response.read())
             if answers is not None:
                 answers.append(body)
             return Reply(body=body)
-        events: list[Any] = [
-            line[6:] if line[6:].startswith("[DONE]") else json.loads(line[6:])
-            for line in raw.splitlines()
-            if line.startswith("data: ")
-        ]
-        if answers is not None:
-            answers.append(collect_stream(events))
-        return Reply(events=events)
+        return Reply(events=_relay(response, answers))
 
     return forward
+
+
+def _relay(response: Any, answers: list[dict[str, Any]] | None) -> Iterator[Any]:
+    """The events of a streamed answer as they arrive; the answer is recorded once it is complete."""
+    events: list[Any] = []
+    with response:
+        for raw in response:
+            line = raw.decode("utf-8").rstrip("\r\n")
+            if not line.startswith("data: "):
+                continue
+            data = line[6:]
+            event = data if data.startswith("[DONE]") else json.loads(data)
+            events.append(event)
+            yield event
+    if answers is not None:
+        answers.append(collect_stream(events))
 
 
 def collect_stream(events: list[Any]) -> dict[str, Any]:
@@ -361,8 +371,12 @@ class ScriptedServer:
                     self.send_header(name, value)
                 self.end_headers()
                 self.wfile.flush()
-                events = reply.events or stream_events(reply.body, reply.pieces, request)
-                pause = reply.spread / max(1, len(events) - 1)
+                if reply.events is not None:
+                    events: Iterable[Any] = reply.events
+                    pause = 0.0
+                else:
+                    events = stream_events(reply.body, reply.pieces, request)
+                    pause = reply.spread / max(1, len(events) - 1)
                 for i, event in enumerate(events):
                     if i and pause:
                         server._stop.wait(pause)

@@ -114,7 +114,8 @@ def test_the_openai_engine_against_llama_cpp(llama_url: str, mini: str) -> None:
 
 def test_the_local_engine_keeps_to_the_idle_timeout(mini: str, tmp_path: Path) -> None:
     assert GGUF is not None
-    out = tmp_path / "brief.json"
+    out = tmp_path / "out" / "brief.json"
+    out.parent.mkdir()
     # No model reads the seed's 28 sentences within 0.2 s: the first piece never comes in time.
     result = run_brief(
         str(SEED), "-t", mini, "--engine", "local", "--model", str(GGUF), "--timeout", "0.2", "-o", str(out)
@@ -122,7 +123,7 @@ def test_the_local_engine_keeps_to_the_idle_timeout(mini: str, tmp_path: Path) -
     assert result.returncode == 1, result.stderr
     line = result.stderr.strip().splitlines()[-1]
     assert "sent nothing for 0.2 s (4 attempts): raise --timeout" in line
-    assert list(tmp_path.iterdir()) == []
+    assert list(out.parent.iterdir()) == []
 
 
 def _readme_llama_cpp_example() -> tuple[list[str], list[str]]:

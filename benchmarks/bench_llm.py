@@ -4,6 +4,7 @@ Run from the project root, in the project's virtualenv:
 
     python benchmarks/bench_llm.py                 # WikiNews cluster M002 (ten articles)
     python benchmarks/bench_llm.py --cluster M000  # another cluster (M000, M001, M002)
+    python benchmarks/bench_llm.py --slow-servers  # also: a slow streaming server, a silent one
 
 The input is the ten WikiNews articles of one cluster of
 ``../shared/eval/multiling2011_sacrerouge/documents.jsonl``, written at run time to
@@ -23,6 +24,10 @@ after 0.5 s with a valid answer computed from the request.
    ``response_format``; for the extraction calls alone and for all calls (with
    several sources the engine also asks where they differ, one more call that shows
    candidate pairs of sentences again). Target: at most 1.5.
+3. With ``--slow-servers``, on the seed article: a server that streams each answer
+   over 45 s in small pieces, with ``--timeout 15`` (target: the brief succeeds, one
+   request per planned call), and a server that never answers, with ``--timeout 10``
+   (target: the run fails within about 4 x 10 s plus backoff).
 """
 
 from __future__ import annotations
@@ -40,12 +45,14 @@ sys.path.insert(0, str(ROOT))
 from briefer.chunking import DEFAULT_CHUNK_TOKENS  # noqa: E402
 from briefer.config import resolve_settings  # noqa: E402
 from briefer.engines.openai_engine import OpenAIEngine  # noqa: E402
+from briefer.errors import ModelError  # noqa: E402
 from briefer.llm.schema import SCHEMA_NAME  # noqa: E402
 from briefer.pipeline import Progress, make_brief, prepare  # noqa: E402
 from briefer.sources import Source, load_sources  # noqa: E402
 from briefer.templates import load_template  # noqa: E402
-from tests.scripted_server import ScriptedServer  # noqa: E402
+from tests.scripted_server import Reply, ScriptedServer, completion, grounded_answer  # noqa: E402
 
+SEED = ROOT / "seeds" / "us-russia-riyadh-talks.txt"
 WIKINEWS = ROOT.parent / "shared" / "eval" / "multiling2011_sacrerouge" / "documents.jsonl"
 LATENCY = 0.5
 TARGET_CALLS = 12
@@ -63,8 +70,41 @@ def write_cluster(cluster: str, folder: Path) -> list[Source]:
     return load_sources(paths)
 
 
-def engine(url: str, concurrency: int) -> OpenAIEngine:
-    return OpenAIEngine(resolve_settings(base_url=url, concurrency=concurrency, no_cache=True, env={}))
+def engine(url: str, concurrency: int, timeout: float | None = None) -> OpenAIEngine:
+    return OpenAIEngine(
+        resolve_settings(base_url=url, concurrency=concurrency, timeout=timeout, no_cache=True, env={})
+    )
+
+
+def slow_servers() -> None:
+    """The seed brief against a server streaming each answer over 45 s (--timeout 15), and one
+    that never answers (--timeout 10)."""
+    sources = load_sources([str(SEED)])
+    planned = calls_for(sources, DEFAULT_CHUNK_TOKENS)
+
+    def streaming(n: int, request: dict[str, object]) -> Reply:
+        return Reply(body=completion(json.dumps(grounded_answer(request))), pieces=30, spread=45)
+
+    with ScriptedServer(streaming) as server:
+        started = time.perf_counter()
+        make_brief(sources, "policy", engine(server.url, 4, timeout=15), DEFAULT_CHUNK_TOKENS)
+        took = time.perf_counter() - started
+    print(
+        f"answers streamed over 45 s, --timeout 15: brief in {took:.1f} s, {len(server.requests)} "
+        f"request(s) for {planned} planned call(s) (target: one request per call)"
+    )
+    with ScriptedServer(lambda n, r: Reply(body=completion("{}"), delay=120)) as server:
+        started = time.perf_counter()
+        try:
+            make_brief(sources, "policy", engine(server.url, 4, timeout=10), DEFAULT_CHUNK_TOKENS)
+            outcome = "succeeded (unexpected)"
+        except ModelError as exc:
+            outcome = f"failed: {exc}"
+        took = time.perf_counter() - started
+    print(
+        f"a server that never answers, --timeout 10: {outcome}\n  after {took:.1f} s, "
+        f"{len(server.requests)} requests (target: about 4 x 10 s plus backoff)"
+    )
 
 
 def calls_for(sources: list[Source], chunk_tokens: int) -> int:
@@ -124,7 +164,10 @@ def main() -> int:
     )
     parser.add_argument("--cluster", default="M002", choices=["M000", "M001", "M002"])
     parser.add_argument("--repeat", type=int, default=2, help="runs per setting; the best is kept")
+    parser.add_argument("--slow-servers", action="store_true", help="also time a slow and a silent server")
     args = parser.parse_args()
+    if args.slow_servers:
+        slow_servers()
     if not WIKINEWS.is_file():
         print(f"skipped: {WIKINEWS} is absent (the shared evaluation data is not on this machine)")
         return 0

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from briefer.batch import BatchProgress
+    from briefer.llm.transport import TokenMeter
     from briefer.pipeline import Progress
 
 # Only what `brief --help`, `--version` and `brief templates` need is imported here; the
@@ -120,11 +121,23 @@ Exit codes: 0 brief written, 1 run failed, 2 bad usage or input,
 )
 @click.option("--base-url", metavar="URL", help="OpenAI-compatible server (env OPENAI_BASE_URL).")
 @click.option(
-    "--timeout", type=click.FloatRange(min=0.1), metavar="SECONDS", help="Per request [default: 120]."
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    metavar="SECONDS",
+    help="Longest wait for the first or next piece of a model's answer [default: 120].",
+)
+@click.option(
+    "--deadline",
+    type=click.FloatRange(min=0.1),
+    metavar="SECONDS",
+    help="Longest time all model calls of the run may take together [default: no limit].",
 )
 @click.option("--concurrency", type=click.IntRange(1, 64), metavar="N", help="Chunks at once [default: 4].")
 @click.option(
-    "--max-tokens", type=click.IntRange(min=16), metavar="N", help="Output limit per call [default: 2048]."
+    "--max-tokens",
+    type=click.IntRange(min=16),
+    metavar="N",
+    help="Output limit per call [default: from the template's sections and their max_items].",
 )
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the cache of model answers.")
 @click.option(
@@ -152,6 +165,7 @@ def brief_command(
     model: str | None,
     base_url: str | None,
     timeout: float | None,
+    deadline: float | None,
     concurrency: int | None,
     max_tokens: int | None,
     no_cache: bool,
@@ -182,6 +196,7 @@ def brief_command(
         model=model,
         base_url=base_url,
         timeout=timeout,
+        deadline=deadline,
         concurrency=concurrency,
         max_tokens=max_tokens,
         no_cache=no_cache,
@@ -197,24 +212,14 @@ def brief_command(
         return
     err = _console(plain, stderr=True)
     show_progress = not quiet and err.is_terminal
-    with err.status("Reading sources…", spinner="dots") if show_progress else _nothing() as status:
-        latest: dict[str, Progress] = {}
-
-        def progress(step: Progress) -> None:
-            # Stages overlap (a model reads early sources while later ones are split): show each.
-            latest[step.stage] = step
-            if status is not None:
-                shown = [f"{s.stage} {s.done}/{s.total}" for s in latest.values() if s.stage != "sources"]
-                tokens = latest["chunks"].tokens if "chunks" in latest else 0
-                spent = f", {tokens:,} tokens" if tokens else ""
-                status.update(f"Briefing: {' · '.join(shown) or 'reading'}{spent}")
-
+    line = _ProgressLine(getattr(runner, "meter", None))
+    with err.status(line, spinner="dots") if show_progress else _nothing():
         brief = make_brief(
             loaded,
             chosen,
             runner,
             chunk_tokens=chunk_tokens,
-            on_progress=progress,
+            on_progress=line.update,
             jobs=settings.jobs,
             strict=strict,
         )
@@ -326,6 +331,37 @@ def _safe(text: str) -> str:
     from briefer.safe_text import one_line
 
     return one_line(text)
+
+
+_STAGE_NAMES = {"chunks": "extract"}
+
+
+class _ProgressLine:
+    """The progress line on a terminal: each stage's steps done, and a model's tokens as they arrive
+    ("extract 3/7 · 412 tok · 9 tok/s"). rich renders it afresh at every refresh, so the token
+    count and rate move while an answer streams in."""
+
+    def __init__(self, meter: TokenMeter | None) -> None:
+        self.meter = meter
+        self.latest: dict[str, Progress] = {}
+
+    def update(self, step: Progress) -> None:
+        # Stages overlap (a model reads early sources while later ones are split): show each.
+        self.latest[step.stage] = step
+
+    def describe(self) -> str:
+        steps = [s for s in list(self.latest.values()) if s.stage != "sources"]
+        parts = [f"{_STAGE_NAMES.get(s.stage, s.stage)} {s.done}/{s.total}" for s in steps]
+        received = self.meter.tokens if self.meter is not None else 0
+        if received and self.meter is not None:
+            rate = self.meter.rate()
+            parts.append(f"{received:,} tok" + (f" · {rate:.0f} tok/s" if rate >= 0.5 else ""))
+        elif "chunks" in self.latest and self.latest["chunks"].tokens:
+            parts.append(f"{self.latest['chunks'].tokens:,} tokens")
+        return f"Briefing: {' · '.join(parts) or 'reading sources…'}"
+
+    def __rich__(self) -> str:
+        return self.describe()
 
 
 class _nothing:

@@ -6,9 +6,10 @@ The config file is `config.toml` in the user's config folder
     engine = "openai"
     model = "gpt-4o-mini"
     base_url = "http://localhost:11434/v1"
-    timeout = 120
+    timeout = 120        # the longest silence from the server, in seconds
+    deadline = 1800      # all model calls of a run together, in seconds (default: no limit)
     concurrency = 4
-    max_tokens = 2048
+    max_tokens = 2048    # default: each call's own, from the template
     jobs = 2
 
 The API key is read from `OPENAI_API_KEY` only, never from a file, and never shown.
@@ -30,7 +31,6 @@ from briefer.errors import ConfigError, UsageError, describe_validation_error
 from briefer.sentences import MAX_JOBS, default_jobs
 from briefer.settings import (
     DEFAULT_CONCURRENCY,
-    DEFAULT_MAX_TOKENS,
     DEFAULT_MODEL,
     DEFAULT_TIMEOUT,
     NO_KEY_PLACEHOLDER,
@@ -56,6 +56,7 @@ class ConfigFile(BaseModel):
     model: str | None = Field(default=None, min_length=1)
     base_url: str | None = Field(default=None, min_length=1)
     timeout: float | None = Field(default=None, gt=0)
+    deadline: float | None = Field(default=None, gt=0)
     concurrency: int | None = Field(default=None, ge=1, le=64)
     max_tokens: int | None = Field(default=None, ge=16)
     cache: bool | None = None
@@ -99,6 +100,7 @@ def resolve_settings(
     model: str | None = None,
     base_url: str | None = None,
     timeout: float | None = None,
+    deadline: float | None = None,
     concurrency: int | None = None,
     max_tokens: int | None = None,
     no_cache: bool = False,
@@ -138,8 +140,9 @@ def resolve_settings(
         base_url=url,
         api_key=key,
         timeout=timeout or config.timeout or DEFAULT_TIMEOUT,
+        deadline=deadline or config.deadline,
         concurrency=concurrency or config.concurrency or DEFAULT_CONCURRENCY,
-        max_tokens=max_tokens or config.max_tokens or DEFAULT_MAX_TOKENS,
+        max_tokens=max_tokens or config.max_tokens,
         cache=not no_cache and (config.cache if config.cache is not None else True),
         cache_dir=cache_dir(env),
         jobs=jobs or _env_jobs(env) or config.jobs or default_jobs(),

@@ -19,7 +19,7 @@ from briefer.sources import Source
 from briefer.templates import Template
 
 if TYPE_CHECKING:
-    from briefer.llm.planning import CallPlan
+    from briefer.llm.planning import CallPlan, PlannedCall
 
 
 @dataclass(frozen=True)
@@ -80,19 +80,27 @@ def _describe_calls(plan: CallPlan, chunks: int) -> list[str]:
     lines += [
         "",
         f"Would send {len(to_send)} of {_n(len(plan.calls), 'call')}: {prompt:,} prompt tokens, "
-        f"at most {plan.max_tokens:,} output tokens each (more only if an answer is cut off), "
+        f"at most {_limits(to_send)} output tokens each (more only if an answer is cut off), "
         f"plus reduce calls if a section gets more than {plan.reduce_budget} candidate points.",
     ]
     if plan.price is None:
         lines.append("Estimated cost: unknown (no price for this model or server).")
     else:
         cost_in = prompt * plan.price[0] / 1e6
-        cost_out = len(to_send) * plan.max_tokens * plan.price[1] / 1e6
+        cost_out = sum(c.max_tokens for c in to_send) * plan.price[1] / 1e6
         lines.append(
             f"Estimated cost: ${cost_in:.4f} input + at most ${cost_out:.4f} output "
             f"(at ${plan.price[0]:g} / ${plan.price[1]:g} per million tokens)."
         )
     return lines
+
+
+def _limits(calls: Sequence[PlannedCall]) -> str:
+    """The calls' output limits: `2,406`, or `856 to 2,406` when they differ."""
+    limits = sorted({c.max_tokens for c in calls})
+    if not limits:
+        return "0"
+    return f"{limits[0]:,}" if len(limits) == 1 else f"{limits[0]:,} to {limits[-1]:,}"
 
 
 def _n(count: int, noun: str) -> str:

@@ -80,7 +80,9 @@ class SentenceVectors(Mapping[Ref, Vector]):
     def dot_dense(self, ref: Ref, dense: Sequence[float]) -> float:
         """The dot product of `ref`'s vector with a dense one indexed by term number."""
         start, end = self._spans[ref]
-        return sum(w * dense[t] for t, w in zip(self._terms[start:end], self._weights[start:end], strict=True))
+        return sum(
+            w * dense[t] for t, w in zip(self._terms[start:end], self._weights[start:end], strict=True)
+        )
 
     def add_to(self, ref: Ref, dense: array[float]) -> None:
         """Add `ref`'s vector to a dense one indexed by term number."""

@@ -17,7 +17,6 @@ from briefer.sentences import default_jobs
 DEFAULT_MODEL = "gpt-4o-mini"
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_CONCURRENCY = 4
-DEFAULT_MAX_TOKENS = 2048
 NO_KEY_PLACEHOLDER = "not-needed"
 """Sent as the key to a server given by base URL that needs none (the SDK insists on one)."""
 
@@ -31,8 +30,12 @@ class Settings:
     base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
     timeout: float = DEFAULT_TIMEOUT
+    """The longest wait for the first or next piece of an answer, in seconds."""
+    deadline: float | None = None
+    """The longest all of a run's model calls may take together, in seconds (None: no limit)."""
     concurrency: int = DEFAULT_CONCURRENCY
-    max_tokens: int = DEFAULT_MAX_TOKENS
+    max_tokens: int | None = None
+    """The output limit of every call (None: each call's own, from what it asks for)."""
     cache: bool = True
     cache_dir: Path = field(default_factory=lambda: cache_dir())
     jobs: int = field(default_factory=default_jobs)

@@ -5,6 +5,13 @@ returns the `Reply` to the n-th request (from 0). By default every request gets
 `grounded_reply(request)`: a valid answer computed from the request itself (the
 `[S1:n]` lines it carries and the schema it asks for), citing real sentences.
 Every request is recorded with its arrival and departure times.
+
+A request asking for a streamed answer (`"stream": true`) gets it as server-sent
+events, as OpenAI sends them: the content in pieces (`Reply.pieces`, spread over
+`Reply.spread` seconds), the finish reason, then the usage when
+`stream_options.include_usage` asks for it. `ScriptedServer(streaming=...)` plays
+servers that cannot stream: "refuse" answers such requests with HTTP 400, "ignore"
+sends a plain answer.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -35,6 +42,13 @@ class Reply:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    pieces: int = 4
+    """Pieces a streamed answer's content is sent in."""
+    spread: float = 0.0
+    """Seconds over which the pieces of a streamed answer are spread (after `delay`)."""
+    events: Iterable[Any] | None = None
+    """The events of a streamed answer as another server sends them (`forward_to`), passed on as
+    they come."""
 
 
 @dataclass
@@ -47,6 +61,10 @@ class Received:
     """Header names in lower case."""
     start: float
     end: float | None = None
+    streamed: bool = False
+    """Whether the answer went out as a stream."""
+    cut_off: float | None = None
+    """When the client closed the connection before the answer was all sent."""
 
     @property
     def messages(self) -> list[dict[str, str]]:
@@ -188,7 +206,9 @@ def grounded_reply(n: int, request: dict[str, Any]) -> Reply:
 
 def forward_to(base_url: str, answers: list[dict[str, Any]] | None = None) -> Script:
     """A script that passes each request on to another server (to count calls to a real one);
-    the answers it gets back are appended to `answers`."""
+    the answers it gets back are appended to `answers` (a streamed answer as the completion its
+    events add up to, with the usage of its last event). A streamed answer is passed on event
+    by event as it arrives, so the client's idle timeout sees the real server's pace."""
 
     def forward(n: int, request: dict[str, Any]) -> Reply:
         post = urllib.request.Request(
@@ -197,13 +217,16 @@ def forward_to(base_url: str, answers: list[dict[str, Any]] | None = None) -> Sc
             headers={"Content-Type": "application/json"},
         )
         try:
-            with urllib.request.urlopen(post, timeout=600) as response:
-                body = json.loads(response.read())
+            response = urllib.request.urlopen(post, timeout=600)
         except urllib.error.HTTPError as exc:
             return Reply(status=exc.code, body=exc.read().decode("utf-8", "replace"))
-        if answers is not None:
-            answers.append(body)
-        return Reply(body=body)
+        if response.headers.get_content_type() != "text/event-stream":
+            with response:
+                body = json.loads(response.read())
+            if answers is not None:
+                answers.append(body)
+            return Reply(body=body)
+        return Reply(events=_relay(response, answers))
 
     return forward
 
@@ -261,18 +284,57 @@ def dripping_headers_page(interval: float = 0.5) -> Page:
     return page
 
 
+def _relay(response: Any, answers: list[dict[str, Any]] | None) -> Iterator[Any]:
+    """The events of a streamed answer as they arrive; the answer is recorded once it is complete."""
+    events: list[Any] = []
+    with response:
+        for raw in response:
+            line = raw.decode("utf-8").rstrip("\r\n")
+            if not line.startswith("data: "):
+                continue
+            data = line[6:]
+            event = data if data.startswith("[DONE]") else json.loads(data)
+            events.append(event)
+            yield event
+    if answers is not None:
+        answers.append(collect_stream(events))
+
+
+def collect_stream(events: list[Any]) -> dict[str, Any]:
+    """The completion that the events of a streamed answer add up to: content, finish reason, usage."""
+    chunks = [e for e in events if isinstance(e, dict)]
+    deltas = [c["choices"][0] for c in chunks if c.get("choices")]
+    content = "".join(d["delta"].get("content") or "" for d in deltas)
+    finish = next((d["finish_reason"] for d in reversed(deltas) if d.get("finish_reason")), None)
+    usage = next((c["usage"] for c in reversed(chunks) if c.get("usage")), None)
+    return {
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish}
+        ],
+        "usage": usage,
+    }
+
+
 class ScriptedServer:
     """The server; use as a context manager. `url` is the base URL to give as `--base-url`.
 
     `pages` serves GETs of their paths (`page_url(path)`), for sources fetched by URL.
+    `streaming`: "yes" streams when asked, "refuse" answers a streamed request with a 400,
+    "ignore" sends a whole answer anyway.
     """
 
     def __init__(
-        self, script: Script = grounded_reply, latency: float = 0.0, pages: dict[str, Page] | None = None
+        self,
+        script: Script = grounded_reply,
+        latency: float = 0.0,
+        pages: dict[str, Page] | None = None,
+        streaming: str = "yes",
     ) -> None:
+        assert streaming in ("yes", "refuse", "ignore")
         self.script = script
         self.latency = latency
         self.pages = pages or {}
+        self.streaming = streaming
         self.requests: list[Received] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -317,6 +379,18 @@ class ScriptedServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
+            def handle(self) -> None:
+                try:
+                    super().handle()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client went away (a timeout, Ctrl-C): nothing to tell it
+
+            def finish(self) -> None:
+                try:
+                    super().finish()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
@@ -327,12 +401,20 @@ class ScriptedServer:
                     headers = {k.lower(): v for k, v in self.headers.items()}
                     received = Received(len(server.requests), body, headers, time.monotonic())
                     server.requests.append(received)
-                reply = server.script(received.n, body)
+                wants_stream = body.get("stream") is True
+                if wants_stream and server.streaming == "refuse":
+                    reply = error(400, "stream: streaming is not supported by this server")
+                else:
+                    reply = server.script(received.n, body)
                 server._stop.wait(reply.delay + server.latency)
                 try:
-                    self._send(reply)
+                    if wants_stream and server.streaming == "yes" and _streamable(reply):
+                        received.streamed = True
+                        self._send_stream(reply, body)
+                    else:
+                        self._send(reply)
                 except (BrokenPipeError, ConnectionResetError):
-                    pass
+                    received.cut_off = time.monotonic()
                 received.end = time.monotonic()
 
             def do_GET(self) -> None:
@@ -352,4 +434,58 @@ class ScriptedServer:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def _send_stream(self, reply: Reply, request: dict[str, Any]) -> None:
+                self.send_response(reply.status)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Transfer-Encoding", "chunked")
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.flush()
+                if reply.events is not None:
+                    events: Iterable[Any] = reply.events
+                    pause = 0.0
+                else:
+                    events = stream_events(reply.body, reply.pieces, request)
+                    pause = reply.spread / max(1, len(events) - 1)
+                for i, event in enumerate(events):
+                    if i and pause:
+                        server._stop.wait(pause)
+                    data = f"data: {event if isinstance(event, str) else json.dumps(event)}\n\n".encode()
+                    self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+                    self.wfile.flush()
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+
         return Handler
+
+
+def _streamable(reply: Reply) -> bool:
+    """A successful chat completion (errors and raw text go out as they are, like a real server's)."""
+    if reply.events is not None:
+        return True
+    return reply.status == 200 and isinstance(reply.body, dict) and "choices" in reply.body
+
+
+def stream_events(body: dict[str, Any], pieces: int, request: dict[str, Any]) -> list[Any]:
+    """`body`, a chat completion, as the events of a streamed answer: content in `pieces`, then the
+    finish reason, then the usage if the request asked for it, then `[DONE]`."""
+    choice = body["choices"][0]
+    message = choice["message"]
+    head = {key: body[key] for key in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
+
+    def event(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return head | {"choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]}
+
+    events: list[Any] = [event({"role": "assistant", "content": ""})]
+    content = message.get("content") or ""
+    if content:
+        size = -(-len(content) // max(1, pieces))
+        events += [event({"content": content[i : i + size]}) for i in range(0, len(content), size)]
+    if message.get("refusal"):
+        events.append(event({"refusal": message["refusal"]}))
+    events.append(event({}, choice["finish_reason"]))
+    if (request.get("stream_options") or {}).get("include_usage") and body.get("usage"):
+        events.append(head | {"choices": [], "usage": body["usage"]})
+    events.append("[DONE]")
+    return events

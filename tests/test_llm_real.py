@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shlex
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -105,6 +107,90 @@ def test_the_openai_engine_against_llama_cpp(llama_url: str, mini: str) -> None:
     first = counter.requests[0].body
     assert first["response_format"]["type"] == "json_schema"  # llama.cpp takes the bounded schema
     assert len(counter.requests[0].sentence_ids) == 28
+    # Every answer was streamed, and the usage counted is what llama.cpp's last events said.
+    assert all(r.body["stream"] is True and r.streamed for r in counter.requests)
+    assert all(a["usage"] is not None for a in answers)
+
+
+def test_the_local_engine_keeps_to_the_idle_timeout(mini: str, tmp_path: Path) -> None:
+    assert GGUF is not None
+    out = tmp_path / "out" / "brief.json"
+    out.parent.mkdir()
+    # No model reads the seed's 28 sentences within 0.2 s: the first piece never comes in time.
+    result = run_brief(
+        str(SEED), "-t", mini, "--engine", "local", "--model", str(GGUF), "--timeout", "0.2", "-o", str(out)
+    )
+    assert result.returncode == 1, result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert "sent nothing for 0.2 s (4 attempts): raise --timeout" in line
+    assert list(out.parent.iterdir()) == []
+
+
+def _readme_llama_cpp_example() -> tuple[list[str], list[str]]:
+    """The README's llama.cpp example: the `llama-server` command and the `brief` command."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    lines = [line.strip() for line in readme.splitlines()]
+    server = next(line for line in lines if line.startswith("llama-server "))
+    brief = next(line for line in lines if line.startswith("brief ") and ":8080/v1" in line)
+    return shlex.split(server), shlex.split(brief)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_the_readme_llama_cpp_example_runs_as_written(tmp_path: Path) -> None:
+    """xllamacpp's server stands in for llama-server, with the example's port, context and slots;
+    the brief command runs as written, with the seed article for article.txt (and another port
+    when 8080 is taken on this machine), plus the small template and output limit every test here
+    uses to keep the tiny model quick."""
+    import xllamacpp
+
+    assert GGUF is not None
+    server_args, brief_args = _readme_llama_cpp_example()
+    options = dict(zip(server_args[1::2], server_args[2::2], strict=False))
+    assert set(options) == {"-m", "--port", "-c", "-np"}, server_args
+    port = int(options["--port"])
+    if not _refused(f"http://127.0.0.1:{port}"):
+        port = _free_port()
+    params = xllamacpp.CommonParams()
+    params.model.path = str(GGUF)
+    params.hostnames = ["127.0.0.1"]
+    params.port = port
+    params.n_ctx = int(options["-c"])
+    params.n_parallel = int(options["-np"])
+    params.verbosity = 0
+    server = xllamacpp.Server(params)
+    try:
+        address = str(server.listening_address).rstrip("/")
+        _wait_healthy(address)
+        assert brief_args[:2] == ["brief", "article.txt"]
+        args = [str(SEED), *(a.replace(":8080/", f":{port}/") for a in brief_args[2:])]
+        result = run_brief(*args, "-t", _mini_template(tmp_path), *FAST)
+    finally:
+        del server
+    brief = checked(result, _mini_template(tmp_path))
+    assert brief["usage"]["llm_calls"] >= 1 and brief["usage"]["completion_tokens"] > 0
+
+
+def _wait_healthy(address: str) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{address}/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"llama.cpp at {address} did not become ready")
+
+
+def _mini_template(tmp_path: Path) -> str:
+    path = tmp_path / "mini.toml"
+    path.write_text(MINI)
+    return str(path)
 
 
 def test_the_local_engine_runs_a_gguf_model(mini: str) -> None:

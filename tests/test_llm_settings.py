@@ -10,7 +10,9 @@ import pytest
 
 from briefer.config import ConfigFile, Settings, config_path, load_config, resolve_settings
 from briefer.errors import ConfigError, UsageError
+from briefer.llm.budget import differences_budget, sections_budget
 from briefer.llm.prices import price_of
+from briefer.templates import load_template
 from tests.conftest import SEED, run_brief
 from tests.scripted_server import ScriptedServer
 
@@ -28,11 +30,21 @@ def test_flags_beat_environment_beats_config_beats_defaults() -> None:
     assert resolve_settings(base_url="http://f/v1", env=env, config=config).base_url == "http://f/v1"
     chosen = resolve_settings(timeout=5, concurrency=8, env=env, config=config)
     assert (chosen.timeout, chosen.concurrency, chosen.max_tokens) == (5, 8, 500)
+    assert resolve_settings(env=env, config=ConfigFile(deadline=600)).deadline == 600
+    assert resolve_settings(deadline=60, env=env, config=ConfigFile(deadline=600)).deadline == 60
     defaults = resolve_settings(env={"OPENAI_API_KEY": "k"}, config=ConfigFile())
-    assert (defaults.timeout, defaults.concurrency, defaults.max_tokens, defaults.cache) == (
+    # No overall deadline, and no flat output limit: each call's own budget (briefer.llm.budget).
+    assert (
+        defaults.timeout,
+        defaults.deadline,
+        defaults.concurrency,
+        defaults.max_tokens,
+        defaults.cache,
+    ) == (
         120,
+        None,
         4,
-        2048,
+        None,
         True,
     )
     assert not resolve_settings(no_cache=True, env={"OPENAI_API_KEY": "k"}, config=ConfigFile()).cache
@@ -134,8 +146,11 @@ def test_dry_run_shows_calls_and_cost_and_sends_nothing(tmp_path: Path) -> None:
     assert "Calls (1 chunk packed into 1 call):" in out
     assert "  1  S1:1-28  871 tokens of text" in out
     assert "Would send 1 of 1 call:" in out
+    budget = sections_budget(load_template("policy"))  # the one call's output limit
+    assert f"at most {budget:,} output tokens each" in out
     assert (
-        "Estimated cost: $0.0002 input + at most $0.0012 output (at $0.15 / $0.6 per million tokens)." in out
+        f"Estimated cost: $0.0002 input + at most ${budget * 0.6 / 1e6:.4f} output "
+        "(at $0.15 / $0.6 per million tokens)." in out
     )
     a, b = tmp_path / "a.txt", tmp_path / "b.txt"
     a.write_text("Anna Berg met Jonas Dahl in Geneva on Monday. They discussed trade.\n")
@@ -165,6 +180,10 @@ def test_dry_run_counts_the_call_about_where_sources_differ(tmp_path: Path) -> N
         assert "Calls (2 chunks packed into 1 call, and one asking where sources differ):" in out
         assert "  2  where sources differ: 1 pair of sentences  " in out
         assert "Would send 2 of 2 calls:" in out
+        # Each call has its own output limit: the sections of the template, or the differences.
+        assert (
+            f"at most {differences_budget():,} to {sections_budget(load_template('policy')):,} output" in out
+        )
         assert server.requests == []
         assert run_brief(*args, "--base-url", server.url).returncode == 0
         assert len(server.requests) == 2  # as planned

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from briefer.batch.jobs import Job
 from briefer.batch.worker import BatchOptions, JobRunner
 from briefer.errors import BriefError, UsageError
-from briefer.output import write_atomic
+from briefer.output import write_output
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -207,7 +207,7 @@ class BatchAPI:
                 state["batches"].append(
                     {"id": batch.id, "input_file_id": upload.id, "requests": text.count("\n")}
                 )
-                write_atomic(self.state_path, json.dumps(state, indent=1) + "\n")
+                write_output(self.state_path, json.dumps(state, indent=1) + "\n")
                 self.say(f"sent batch {batch.id} ({text.count(chr(10)):,} requests)")
         return state
 
@@ -322,7 +322,7 @@ def _export(files: Sequence[str], out: Path, batch_file: Path | None, found: Col
         else [base.with_name(f"{base.stem}-{n}{base.suffix}") for n in range(1, len(files) + 1)]
     )
     for path, text in zip(paths, files, strict=True):
-        write_atomic(path, text)
+        write_output(path, text)
     return (
         f"wrote {len(found.lines):,} requests ({found.prompt_tokens:,} prompt tokens) to "
         f"{', '.join(str(p) for p in paths)}; send them, then rerun with --batch-api import --batch-file RESULTS.jsonl"
@@ -355,17 +355,22 @@ def describe_dry_run(jobs: Sequence[Job], options: BatchOptions) -> str:
         if client.cache is not None:
             client.cache.close()
     settings = options.settings
+    # Each request's output limit (the template's budget, or --max-tokens): the most it can cost.
+    output_tokens = sum(
+        line["body"].get("max_completion_tokens") or line["body"].get("max_tokens") or 0
+        for line in found.lines
+    )
     lines = [
         "Dry run: nothing is sent to any model.",
         f"{len(jobs)} jobs: {len(found.lines):,} first requests to send ({found.cached} answered by the cache), "
-        f"{found.prompt_tokens:,} prompt tokens, at most {settings.max_tokens:,} output tokens each; "
+        f"{found.prompt_tokens:,} prompt tokens, at most {output_tokens:,} output tokens in all; "
         "reduce calls and answers to ask again are extra.",
     ]
     price = price_of(settings.model)
     if price is None:
         lines.append(f"Estimated cost: unknown (no price for {settings.model}).")
     else:
-        live = found.prompt_tokens * price[0] / 1e6 + len(found.lines) * settings.max_tokens * price[1] / 1e6
+        live = found.prompt_tokens * price[0] / 1e6 + output_tokens * price[1] / 1e6
         lines.append(
             f"Estimated cost: at most ${live:.4f} live, ${live * BATCH_DISCOUNT:.4f} through the Batch API "
             f"(at ${price[0]:g} / ${price[1]:g} per million tokens, batch at {BATCH_DISCOUNT:.0%})."

@@ -1,7 +1,7 @@
 """A batch run: skip what is done, run the rest on an executor, write each result atomically.
 
 Only this process writes to the output folder, under its lock: each job's files
-are written atomically (`briefer.output.write_atomic`), then its index line. Ctrl-C
+are written atomically (`briefer.output.write_output`), then its index line. Ctrl-C
 and SIGTERM are held back while a job's files are written and honoured between
 jobs, so an interrupted batch leaves whole outputs only, and a rerun finishes
 the rest.
@@ -24,7 +24,7 @@ from briefer.batch.jobs import Job
 from briefer.batch.state import FolderLock, Index, JobRecord, job_hash
 from briefer.batch.worker import SUFFIXES, BatchOptions, JobResult
 from briefer.errors import UsageError
-from briefer.output import write_atomic
+from briefer.output import write_output
 
 
 class Executor(Protocol):
@@ -164,7 +164,7 @@ def _commit(result: JobResult, out: Path, index: Index, digest: str, formats: Se
     """Write a finished job's files, then its index line."""
     if result.status == "ok":
         for path, fmt in zip(output_files(out, result.id, formats), formats, strict=True):
-            write_atomic(path, result.outputs[fmt])
+            write_output(path, result.outputs[fmt])
     record = JobRecord(
         result.id,
         result.status,

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from briefer.errors import UsageError
-from briefer.output import write_atomic
+from briefer.output import write_output
 
 INDEX = "index.jsonl"
 LOCK = ".brief-batch.lock"
@@ -113,7 +113,7 @@ class Index:
             self._log.close()
             self._log = None
         lines = [self.records[i].line() for i in order if i in self.records]
-        write_atomic(self.folder / INDEX, "".join(lines))
+        write_output(self.folder / INDEX, "".join(lines))
 
 
 class FolderLock:

@@ -18,10 +18,12 @@ from briefer.chunking import DEFAULT_CHUNK_TOKENS
 from briefer.engines.base import Engine
 from briefer.engines.openai_engine import OpenAIEngine
 from briefer.errors import UsageError
+from briefer.llm.budget import differences_budget, output_limit, sections_budget
 from briefer.llm.local_server import LocalServer
 from briefer.settings import NO_KEY_PLACEHOLDER, Settings
 from briefer.sources import Source
-from briefer.templates import Template
+from briefer.template_files import DEFAULT_TEMPLATE
+from briefer.templates import Template, load_template
 from briefer.tokens import count_tokens
 
 if TYPE_CHECKING:
@@ -48,7 +50,7 @@ class LocalEngine(OpenAIEngine):
             raise UsageError(f"{path}: no such model file (give --model path/to/model.gguf)")
         super().__init__(replace(settings, api_key=NO_KEY_PLACEHOLDER, base_url=None))
         self.model = path.name
-        self.server = LocalServer(path, settings.concurrency, self._slot_tokens(DEFAULT_CHUNK_TOKENS))
+        self.server = LocalServer(path, settings.concurrency, self._slot_tokens(DEFAULT_CHUNK_TOKENS, None))
         self._starting = threading.Lock()
 
     @classmethod
@@ -65,7 +67,7 @@ class LocalEngine(OpenAIEngine):
         text_tokens = sum(count_tokens(source.text) for source in sources)
         largest = min(chunk_tokens, int(text_tokens * _JOIN_SLACK) + len(sources))
         if self.server.url is None:
-            self.server.slot_tokens = self._slot_tokens(largest)
+            self.server.slot_tokens = self._slot_tokens(largest, template)
         super().prepare(template, sources, chunk_tokens)
 
     def server_shown(self) -> str | None:
@@ -88,6 +90,9 @@ class LocalEngine(OpenAIEngine):
         finally:
             self.server.stop()
 
-    def _slot_tokens(self, chunk_tokens: int) -> int:
-        """Context per slot: the chunk, the prompt, and the answer at its raised output limit."""
-        return int(chunk_tokens * _TOKENIZER_SLACK) + _PROMPT_TOKENS + 2 * self.settings.max_tokens
+    def _slot_tokens(self, chunk_tokens: int, template: Template | None) -> int:
+        """Context per slot: the chunk, the prompt, and the answer at its raised output limit (the
+        template's sections, or the default template's before the run's is known)."""
+        budget = sections_budget(template or load_template(DEFAULT_TEMPLATE))
+        answer = max(output_limit(self.settings.max_tokens, budget), differences_budget())
+        return int(chunk_tokens * _TOKENIZER_SLACK) + _PROMPT_TOKENS + 2 * answer

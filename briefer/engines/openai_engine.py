@@ -21,10 +21,12 @@ from briefer.engines.base import Engine
 from briefer.errors import ModelError
 from briefer.findings import Finding, Findings
 from briefer.llm.ask import Asker
+from briefer.llm.budget import output_limit, sections_budget
 from briefer.llm.ground import ground
 from briefer.llm.prompt import extract_messages, sentence_ids
 from briefer.llm.reduce import REDUCE_BUDGET
 from briefer.llm.schema import SCHEMA_NAME, answer_model, sections_schema
+from briefer.llm.transport import TokenMeter
 from briefer.sentences import Sentence
 from briefer.settings import Settings
 from briefer.sources import Source
@@ -52,6 +54,8 @@ class OpenAIEngine(Engine):
         self.model = self.settings.model
         self.concurrency = self.settings.concurrency
         self.reduce_budget = REDUCE_BUDGET
+        self.meter = TokenMeter()
+        """Tokens of answers received so far, for progress displays."""
         self._client: ChatClient | None = None
         self._asker: Asker | None = None
         self._models: dict[str, tuple[Template, type[BaseModel]]] = {}
@@ -101,7 +105,13 @@ class OpenAIEngine(Engine):
 
                 cache = AnswerCache(self.settings.cache_dir) if self.settings.cache else None
                 self._client = ChatClient(
-                    self.settings.model, self.base_url, self.settings.api_key, self.settings.timeout, cache
+                    self.settings.model,
+                    self.base_url,
+                    self.settings.api_key,
+                    self.settings.timeout,
+                    cache,
+                    deadline=self.settings.deadline,
+                    meter=self.meter,
                 )
             return self._client
 
@@ -176,13 +186,15 @@ class OpenAIEngine(Engine):
     def _extract(self, sentences: Sequence[Sentence], template: Template, splits: int) -> Findings:
         schema = sections_schema(template, sentence_ids(sentences))
         messages = extract_messages(template, sentences)
-        answer, usage = self.asker().ask(messages, schema, SCHEMA_NAME, self.answer_model(template))
+        budget = sections_budget(template)
+        answer, usage = self.asker().ask(messages, schema, SCHEMA_NAME, self.answer_model(template), budget)
         spent = Findings(usage=usage)
         if answer is not None:
             return spent.add(ground(answer, template, sentences))
         if len(sentences) < 2 or splits >= MAX_SPLITS:
             raise ModelError(
-                f"the model's answer did not fit in {self.settings.max_tokens * 2} tokens even for "
+                f"the model's answer did not fit in {output_limit(self.settings.max_tokens, budget) * 2} "
+                f"tokens even for "
                 f"{len(sentences)} sentence(s): raise --max-tokens or use smaller --chunk-tokens"
             )
         half = len(sentences) // 2

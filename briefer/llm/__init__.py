@@ -3,7 +3,9 @@
 prompt        the messages a model sees (texts in prompts/llm/)
 schema        the JSON schema derived from a template, and local checks of answers
 request       a chat request and its cache key
-client        one request to an OpenAI-compatible server: cache, response formats, errors
+budget        each call's output limit, from what it asks for (the template's sections …)
+transport     the run's deadline, waits between tries, tokens received (no openai import)
+client        one request to an OpenAI-compatible server: cache, streaming, retries, formats, errors
 ask           one question: send, check, ask again, count the cost (`Asker`)
 ground        answers to findings: citations resolved against the sentences shown
 reduce        condensing a section with too many candidates, in capped rounds

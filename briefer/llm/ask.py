@@ -3,7 +3,8 @@
 An answer that is not valid JSON or breaks the schema is asked again at most
 `MAX_REASKS` times, each time with the original messages plus only the last bad
 answer and what is wrong with it (never the whole history). An answer cut off
-at the output limit is asked once more with twice the limit; if that is cut off
+at the output limit (`--max-tokens`, else the question's own budget, see
+`briefer.llm.budget`) is asked once more with twice the limit; if that is cut off
 too, the caller gets None and splits its question. Only answers that pass the
 checks are kept in the cache.
 """
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from briefer.errors import ModelError, RefusalError
 from briefer.findings import Usage
+from briefer.llm.budget import output_limit
 from briefer.llm.prompt import Message, reask_messages
 from briefer.llm.request import ChatRequest
 from briefer.llm.schema import AnswerError, parse_answer
@@ -28,18 +30,25 @@ MAX_REASKS = 2
 
 
 class Asker:
-    """Asks `client` questions whose answers must fit a pydantic model, within `max_tokens`."""
+    """Asks `client` questions whose answers must fit a pydantic model, within `max_tokens` (None: each
+    question's own budget)."""
 
-    def __init__(self, client: ChatClient, max_tokens: int) -> None:
+    def __init__(self, client: ChatClient, max_tokens: int | None) -> None:
         self.client = client
         self.max_tokens = max_tokens
 
     def ask(
-        self, messages: list[Message], schema: dict[str, object], schema_name: str, model: type[BaseModel]
+        self,
+        messages: list[Message],
+        schema: dict[str, object],
+        schema_name: str,
+        model: type[BaseModel],
+        budget: int,
     ) -> tuple[BaseModel | None, Usage]:
-        """The checked answer to `messages` (None when it does not fit the output limit) and its cost."""
+        """The checked answer to `messages` (None when it does not fit the output limit) and its cost;
+        `budget` is the question's output limit unless `--max-tokens` set one."""
         client = self.client
-        max_tokens = self.max_tokens
+        max_tokens = output_limit(self.max_tokens, budget)
         first_key = client.key(ChatRequest(messages, schema, schema_name, max_tokens))
         attempt = messages
         usage = Usage()

@@ -1,9 +1,17 @@
-"""One chat request to an OpenAI-compatible server: cache, structured output, and error mapping.
+"""One chat request to an OpenAI-compatible server: cache, streaming, structured output, and error mapping.
 
-The openai SDK retries 429, 5xx, 408/409 and timeouts itself, with exponential
-backoff and jitter, honouring `Retry-After` and `retry-after-ms`; we bound it
-with `max_retries`. Every openai exception becomes a `ModelError` here and
-nowhere else, with a one-line message that never contains the API key.
+Answers are asked for as a stream (`stream=True`, with the usage in the last
+event), so `--timeout` bounds the wait for each piece, not for the whole answer:
+a slow model that keeps writing is never cut off. A server that refuses
+streaming (HTTP 400/422 naming it) is asked again without, and one that ignores
+it sends a plain answer, which is read as it is; either way the run goes on
+without streaming. The answer is the same either way.
+
+429, 5xx, 408/409, timeouts and broken connections are tried again here, at most
+`MAX_RETRIES` times, with exponential backoff and jitter, honouring `Retry-After`
+and `retry-after-ms` within the run's deadline (`briefer.llm.transport`). Every
+openai exception becomes a `ModelError` here and nowhere else, with a one-line
+message that never contains the API key.
 
 Structured output is asked for as a strict JSON schema with length bounds. A
 server that rejects that (HTTP 400/422 naming the response format or schema)
@@ -14,14 +22,17 @@ checked locally either way. The first format a server takes is kept for the run.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import openai
+from openai.types.chat import ChatCompletion
 
 from briefer.cache import AnswerCache
 from briefer.errors import ModelError
@@ -29,15 +40,29 @@ from briefer.llm.limit import call_slot
 from briefer.llm.prompt import message_chars, with_schema
 from briefer.llm.request import ChatRequest, cache_key
 from briefer.llm.schema import unbounded
+from briefer.llm.transport import Deadline, TokenMeter, retry_after, wait_before_retry
 from briefer.tokens import count_tokens
 
 log = logging.getLogger("briefer")
 
 MAX_RETRIES = 3
-"""Retries of one request after 429, 5xx or a timeout (so at most four attempts)."""
+"""Retries of one request after 429, 5xx, a timeout or a broken connection (so at most four attempts)."""
 _MODES = ("bounded_schema", "strict_schema", "json_object", "prompt")
 _FORMAT_WORDS = ("response_format", "json_schema", "schema", "strict", "json_object")
+_STREAMING = ("stream_with_usage", "stream", "plain")
+"""How answers are asked for, from the first a server may refuse to the last."""
+_RETRIED_STATUS = frozenset({408, 409, 429})
 _MAX_MESSAGE = 300
+
+
+@dataclass
+class _Reply:
+    """An answer as it came back, streamed or not."""
+
+    content: str | None
+    finish_reason: str | None
+    refusal: str | None
+    usage: Any
 
 
 @dataclass
@@ -64,16 +89,24 @@ class ChatClient:
         api_key: str | None,
         timeout: float,
         cache: AnswerCache | None = None,
+        deadline: float | None = None,
+        meter: TokenMeter | None = None,
     ) -> None:
         self.model = model
         self.base_url = base_url
         self.timeout = timeout
+        """The longest wait for the first or next piece of an answer (`--timeout`)."""
         self.cache = cache
+        self.deadline = Deadline(deadline)
+        self.meter = meter or TokenMeter()
         self._secret = api_key or ""
+        # Retries are ours (`_send`), so that waits between tries keep to the run's deadline.
         self._client = openai.OpenAI(
-            api_key=api_key or "not-needed", base_url=base_url, timeout=timeout, max_retries=MAX_RETRIES
+            api_key=api_key or "not-needed", base_url=base_url, timeout=timeout, max_retries=0
         )
         self._mode = 0
+        self._streaming = 0
+        self._streams: set[Any] = set()
         self._lock = threading.Lock()
         self.chars_sent = 0
         """Characters of message text sent to the server (cached answers send none)."""
@@ -112,6 +145,14 @@ class ChatClient:
             self.cache.put(key, outcome)
 
     def close(self) -> None:
+        """Close the connections, also those of answers still arriving (an error elsewhere, Ctrl-C)."""
+        with self._lock:
+            streams, self._streams = list(self._streams), set()
+        for stream in streams:
+            try:
+                stream.close()
+            except Exception:  # another thread may be closing it too
+                continue
         self._client.close()
 
     @property
@@ -123,13 +164,13 @@ class ChatClient:
         """Turns openai's exceptions raised inside into `ModelError`s, as for chat requests."""
         return self._errors()
 
-    def _send(self, request: ChatRequest, mode: str) -> Any:
+    def _send(self, request: ChatRequest, mode: str) -> _Reply:
         params = self.request_body(request, mode)
         with self._errors():
-            response = self._client.chat.completions.create(**params)
+            reply = self._tries(params)
         with self._lock:
             self.chars_sent += message_chars(params["messages"])
-        return response
+        return reply
 
     def request_body(self, request: ChatRequest, mode: str = _MODES[0]) -> dict[str, Any]:
         """The chat completions body for `request` in response-format `mode` (also for batch files)."""
@@ -147,12 +188,103 @@ class ChatClient:
             params["response_format"] = {"type": "json_object"}
         return params
 
-    def _answer(self, response: Any, request: ChatRequest, key: str) -> Answer:
-        if not response.choices:
-            raise ModelError("the model server sent an answer with no choices")
-        choice = response.choices[0]
-        content = choice.message.content
-        usage = response.usage
+    def _tries(self, params: dict[str, Any]) -> _Reply:
+        """The answer to `params`, tried again after failures that may pass, within the deadline."""
+        self.deadline.start()
+        where = self.base_url or "the OpenAI API"
+        tries = 0
+        while True:
+            self.deadline.check()
+            try:
+                return self._once(params)
+            except openai.APIStatusError as exc:
+                if exc.status_code not in _RETRIED_STATUS and exc.status_code < 500:
+                    raise
+                failure: openai.OpenAIError = exc
+                asked = retry_after(exc.response.headers)
+            except openai.APIConnectionError as exc:  # timeouts too
+                self.deadline.check()  # a wait the deadline cut short says so
+                failure, asked = exc, None
+            tries += 1
+            if tries > MAX_RETRIES:
+                raise failure
+            wait = wait_before_retry(asked, tries - 1, self.deadline, where)
+            log.debug("trying again in %.1f s after %s", wait, type(failure).__name__)
+            time.sleep(wait)
+
+    def _once(self, params: dict[str, Any]) -> _Reply:
+        """One try: streamed unless the server cannot stream (then plain from now on)."""
+        timeout = self.deadline.bound(self.timeout)
+        while True:
+            streaming = self._streaming
+            if _STREAMING[streaming] == "plain":
+                response = self._client.chat.completions.create(**params, timeout=timeout)
+                return _plain_reply(response)
+            extra: dict[str, Any] = {"stream": True}
+            if _STREAMING[streaming] == "stream_with_usage":
+                extra["stream_options"] = {"include_usage": True}
+            try:
+                stream = self._client.chat.completions.create(**params, **extra, timeout=timeout)
+            except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
+                message = _error_message(exc).lower()
+                if "stream" not in message:
+                    raise
+                # A server that only refuses `stream_options` still streams; others get whole answers.
+                usage_only = "stream_options" in message or "include_usage" in message
+                self._stop_streaming(streaming, exc, streaming + 1 if usage_only else len(_STREAMING) - 1)
+                continue
+            return self._read(stream, streaming)
+
+    def _read(self, stream: Any, streaming: int) -> _Reply:
+        """Put a streamed answer together as it arrives; a plain answer (the server ignored
+        `stream`) is read as it is."""
+        with self._lock:
+            self._streams.add(stream)
+        try:
+            if "json" in stream.response.headers.get("content-type", ""):
+                self._stop_streaming(streaming, None, len(_STREAMING) - 1)
+                data = json.loads(stream.response.read())
+                return _plain_reply(ChatCompletion.model_validate(data))
+            content: list[str] = []
+            refusal: list[str] = []
+            finish_reason = usage = None
+            for chunk in stream:
+                self.deadline.check()
+                if chunk.usage is not None:
+                    usage = chunk.usage
+                for choice in chunk.choices:
+                    if choice.index != 0:
+                        continue
+                    piece = choice.delta.content
+                    if piece:
+                        content.append(piece)
+                        self.meter.add(count_tokens(piece))
+                    if getattr(choice.delta, "refusal", None):
+                        refusal.append(choice.delta.refusal)
+                    finish_reason = choice.finish_reason or finish_reason
+            text = "".join(content)
+            return _Reply(
+                text if text or not refusal else None, finish_reason, "".join(refusal) or None, usage
+            )
+        finally:
+            stream.close()
+            with self._lock:
+                self._streams.discard(stream)
+
+    def _stop_streaming(self, streaming: int, exc: openai.APIStatusError | None, to: int) -> None:
+        """Ask the rest of the run's questions the `to` way: the server refused (or ignored) this one."""
+        with self._lock:
+            if self._streaming != streaming:
+                return
+            self._streaming = to
+        if _STREAMING[to] != "plain":
+            return  # usage is counted here instead: nothing the user need know
+        reason = self.redact(_error_message(exc)) if exc is not None else "it sent a plain answer"
+        log.info("the model server does not stream answers (%s); asking for whole answers", reason)
+
+    def _answer(self, reply: _Reply, request: ChatRequest, key: str) -> Answer:
+        content = reply.content
+        usage = reply.usage
         if usage is not None:
             prompt_tokens, completion_tokens = usage.prompt_tokens or 0, usage.completion_tokens or 0
         else:  # some servers leave usage out: count it ourselves
@@ -160,8 +292,8 @@ class ChatClient:
             completion_tokens = count_tokens(content or "")
         return Answer(
             content,
-            choice.finish_reason,
-            getattr(choice.message, "refusal", None),
+            reply.finish_reason,
+            reply.refusal,
             prompt_tokens,
             completion_tokens,
             cached=False,
@@ -171,7 +303,14 @@ class ChatClient:
     def _fall_back(self, mode: int, exc: openai.APIStatusError) -> None:
         """Use a plainer response format after the server rejected this one; other rejections fail."""
         message = self.redact(_error_message(exc))
-        if mode + 1 >= len(_MODES) or not any(word in message.lower() for word in _FORMAT_WORDS):
+        about_format = any(word in message.lower() for word in _FORMAT_WORDS)
+        if about_format and mode + 1 >= len(_MODES):
+            raise ModelError(
+                f"the model server at {self.base_url or 'the OpenAI API'} cannot produce structured output "
+                f"(it refused a JSON schema, JSON mode and a schema in the prompt: {message}): use a server "
+                "and model with JSON-schema or grammar support (see 'Local models and servers' in the README)"
+            )
+        if not about_format:
             raise ModelError(f"the model server rejected the request (HTTP {exc.status_code}): {message}")
         with self._lock:
             if self._mode == mode:
@@ -201,8 +340,9 @@ class ChatClient:
             yield
         except openai.APITimeoutError:
             raise ModelError(
-                f"the model server at {where} did not answer within {self.timeout:g} s "
-                f"({attempts} attempts): raise --timeout or check the server"
+                f"the model server at {where} sent nothing for {self.timeout:g} s ({attempts} attempts): "
+                "raise --timeout (the longest wait for the first or next piece of an answer) "
+                "or check the server"
             ) from None
         except openai.APIConnectionError as exc:
             raise ModelError(
@@ -252,3 +392,13 @@ def _error_message(exc: openai.APIStatusError) -> str:
         if isinstance(inner, str):
             return inner
     return str(exc.message or f"HTTP {exc.status_code}")
+
+
+def _plain_reply(response: Any) -> _Reply:
+    """An answer sent whole."""
+    if not response.choices:
+        raise ModelError("the model server sent an answer with no choices")
+    choice = response.choices[0]
+    return _Reply(
+        choice.message.content, choice.finish_reason, getattr(choice.message, "refusal", None), response.usage
+    )

@@ -17,6 +17,7 @@ from typing import Any
 from briefer.differences import DIFFERENCES_KEY, candidate_pairs
 from briefer.findings import Finding, Findings
 from briefer.llm.ask import Asker
+from briefer.llm.budget import differences_budget
 from briefer.llm.prompt import Message, prompt_text, sentence_ids, sentence_lines
 from briefer.llm.schema import DIFFERENCES_SCHEMA_NAME, DifferencesAnswer, differences_schema
 from briefer.sentences import Sentence
@@ -68,7 +69,7 @@ def ask_differences(asker: Asker, sentences: Mapping[str, Sequence[Sentence]]) -
     if question is None:
         return found
     answer, found.usage = asker.ask(
-        question.messages, question.schema, DIFFERENCES_SCHEMA_NAME, DifferencesAnswer
+        question.messages, question.schema, DIFFERENCES_SCHEMA_NAME, DifferencesAnswer, differences_budget()
     )
     if not isinstance(answer, DifferencesAnswer):
         return found

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from briefer.cache import AnswerCache
 from briefer.chunking import Chunk
+from briefer.llm.budget import differences_budget, output_limit, sections_budget
 from briefer.llm.pairs import differences_question
 from briefer.llm.prices import price_of
 from briefer.llm.prompt import extract_messages, sentence_ids
@@ -36,6 +37,8 @@ class PlannedCall:
     prompt_tokens: int
     prompt_chars: int
     cached: bool
+    max_tokens: int
+    """The call's output limit (`--max-tokens`, else its own budget)."""
     differences: bool = False
     """The call asking where sources differ (the others extract the template's sections)."""
 
@@ -47,6 +50,7 @@ class CallPlan:
     server: str | None
     """Where the calls go, as the dry run names it (None: a server the engine starts itself)."""
     max_tokens: int
+    """The largest output limit of any call."""
     calls: list[PlannedCall]
     price: tuple[float, float] | None
     """USD per million input and output tokens, when the model is in the price table."""
@@ -63,9 +67,8 @@ def plan_calls(
     sentences: Mapping[str, Sequence[Sentence]],
 ) -> CallPlan:
     """The extraction call of each unit and, with several sources, the call about where they differ."""
-    max_tokens = settings.max_tokens
     encoding = "o200k_base" if settings.model.startswith(_O200K_PREFIXES) else "cl100k_base"
-    requests = planned_requests(template, units, sentences, max_tokens)
+    requests = planned_requests(template, units, sentences, settings.max_tokens)
     cache = AnswerCache(settings.cache_dir) if settings.cache and settings.cache_dir.exists() else None
     try:
         calls = [
@@ -77,6 +80,7 @@ def plan_calls(
                 ),
                 prompt_chars=sum(len(m["content"]) for m in request.messages),
                 cached=cache is not None and cache.get(cache_key(settings.model, request)) is not None,
+                max_tokens=request.max_tokens,
                 differences=differences,
             )
             for differences, what, text_tokens, request in requests
@@ -86,7 +90,10 @@ def plan_calls(
             cache.close()
     return CallPlan(
         server=server,
-        max_tokens=max_tokens,
+        max_tokens=max(
+            (call.max_tokens for call in calls),
+            default=output_limit(settings.max_tokens, sections_budget(template)),
+        ),
         calls=calls,
         price=price_of(settings.model) if priced else None,
         reduce_budget=REDUCE_BUDGET,
@@ -97,10 +104,12 @@ def planned_requests(
     template: Template,
     units: Sequence[Chunk],
     sentences: Mapping[str, Sequence[Sentence]],
-    max_tokens: int,
+    max_tokens: int | None,
 ) -> list[tuple[bool, str, int, ChatRequest]]:
     """The requests a run would send first, exactly as it builds them: (asks where sources differ,
-    which sentences, tokens of text, the request) for each unit, then the differences question."""
+    which sentences, tokens of text, the request) for each unit, then the differences question.
+    Each asks for at most `max_tokens` output tokens, or, unset, its own budget."""
+    extract_limit = output_limit(max_tokens, sections_budget(template))
     requests = [
         (
             False,
@@ -110,7 +119,7 @@ def planned_requests(
                 extract_messages(template, unit.sentences),
                 sections_schema(template, sentence_ids(unit.sentences)),
                 SCHEMA_NAME,
-                max_tokens,
+                extract_limit,
             ),
         )
         for unit in units
@@ -122,7 +131,12 @@ def planned_requests(
                 True,
                 f"where sources differ: {_n(len(question.pairs), 'pair')} of sentences",
                 sum(count_tokens(s.text) for s in question.shown),
-                ChatRequest(question.messages, question.schema, DIFFERENCES_SCHEMA_NAME, max_tokens),
+                ChatRequest(
+                    question.messages,
+                    question.schema,
+                    DIFFERENCES_SCHEMA_NAME,
+                    output_limit(max_tokens, differences_budget()),
+                ),
             )
         )
     return requests

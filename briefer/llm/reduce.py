@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from briefer.findings import Finding, Findings
 from briefer.llm.ask import Asker
+from briefer.llm.budget import merged_points_budget
 from briefer.llm.prompt import reduce_messages
 from briefer.llm.schema import REDUCE_SCHEMA_NAME, MergedPoints, reduce_schema
 from briefer.merge import merge_points
@@ -79,7 +80,8 @@ def _condense(asker: Asker, template: Template, spec: SectionSpec, group: list[F
     """One reduce call: `group` merged into at most `spec.max_items` points (the group as is if it did not fit)."""
     messages = reduce_messages(template, spec, [f.text for f in group])
     schema = reduce_schema(spec.max_items, len(group))
-    answer, usage = asker.ask(messages, schema, REDUCE_SCHEMA_NAME, MergedPoints)
+    budget = merged_points_budget(spec.max_items, len(group))
+    answer, usage = asker.ask(messages, schema, REDUCE_SCHEMA_NAME, MergedPoints, budget)
     found = Findings(usage=usage)
     if answer is None:
         found.items.extend(group)

@@ -61,6 +61,7 @@ def plan_calls(
     template: Template,
     units: Sequence[Chunk],
     sentences: Mapping[str, Sequence[Sentence]],
+    cache_server: str | None = None,
 ) -> CallPlan:
     """The extraction call of each unit and, with several sources, the call about where they differ."""
     max_tokens = settings.max_tokens
@@ -99,7 +100,8 @@ def plan_calls(
                     count_tokens(m["content"], encoding) + _MESSAGE_OVERHEAD for m in request.messages
                 ),
                 prompt_chars=sum(len(m["content"]) for m in request.messages),
-                cached=cache is not None and cache.get(cache_key(settings.model, request)) is not None,
+                cached=cache is not None
+                and cache.get(cache_key(settings.model, request, cache_server)) is not None,
                 differences=differences,
             )
             for differences, what, text_tokens, request in requests

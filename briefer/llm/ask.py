@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from briefer.errors import ModelError, RefusalError
+from briefer.errors import AnswerShapeError, RefusalError
 from briefer.findings import Usage
 from briefer.llm.prompt import Message, reask_messages
 from briefer.llm.request import ChatRequest
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 MAX_REASKS = 2
 """Times a broken answer (not JSON, or not the schema) is asked again."""
+MAX_ECHOED_CHARS = 4000
+"""Characters of a broken answer shown back to the model when asking again (a 2 MB answer is cut)."""
 
 
 class Asker:
@@ -62,15 +64,21 @@ class Asker:
                 parsed = parse_answer(answer.content, model)
             except AnswerError as exc:
                 if reasks >= MAX_REASKS:
-                    raise ModelError(
+                    raise AnswerShapeError(
                         f"the model's answer {exc} ({reasks + 1} tries): try another --model"
                     ) from None
                 reasks += 1
-                attempt = reask_messages(messages, answer.content or "", str(exc))
+                attempt = reask_messages(messages, _echoed(answer.content), str(exc))
                 continue
             if not answer.cached:
                 client.remember(first_key, {"content": answer.content})
             return parsed, usage
+
+
+def _echoed(content: str | None) -> str:
+    """A broken answer as shown back to the model: at most `MAX_ECHOED_CHARS`, no lone surrogates."""
+    text = (content or "")[:MAX_ECHOED_CHARS]
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _cost(answer: Answer) -> Usage:

@@ -73,7 +73,7 @@ class AnswerCache:
             try:
                 self._db.execute(
                     "INSERT OR REPLACE INTO answers (key, answer) VALUES (?, ?)",
-                    (key, json.dumps(answer, ensure_ascii=False)),
+                    (key, json.dumps(answer)),  # ASCII: a stray surrogate cannot fail it
                 )
                 self._db.commit()
             except sqlite3.DatabaseError as exc:

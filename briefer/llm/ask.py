@@ -5,7 +5,7 @@ An answer that is not valid JSON or breaks the schema is asked again at most
 answer and what is wrong with it (never the whole history). An answer cut off
 at the output limit is asked once more with twice the limit; if that is cut off
 too, the caller gets None and splits its question. Only answers that pass the
-checks are kept in the cache.
+checks are kept in the cache, as they were parsed and cleaned (`briefer.llm.schema`).
 """
 
 from __future__ import annotations
@@ -70,8 +70,8 @@ class Asker:
                 reasks += 1
                 attempt = reask_messages(messages, _echoed(answer.content), str(exc))
                 continue
-            if not answer.cached:
-                client.remember(first_key, {"content": answer.content})
+            if not answer.cached:  # the checked, cleaned answer: never the raw text
+                client.remember(first_key, {"content": parsed.model_dump_json()})
             return parsed, usage
 
 

@@ -24,7 +24,7 @@ import re
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 
 from briefer.differences import MAX_DIFFERENCES
 from briefer.errors import describe_validation_error
@@ -50,18 +50,21 @@ _DROPPED = re.compile(r"[\ud800-\udfff\x00-\x08\x0e-\x1f\x7f-\x9f\u202a-\u202e\u
 _SPACED = re.compile(r"[\t\n\v\f\r\x85\u2028\u2029]")
 
 
-def clean_model_text(text: str) -> str:
+def clean_model_text(text: object) -> object:
     """`text` a model wrote, safe to show and to encode: no lone surrogates, terminal escapes,
-    control characters or bidi overrides (line breaks become spaces), and no API key."""
+    control characters or bidi overrides (line breaks become spaces), and no API key.
+    Anything but a string is left for pydantic to reject."""
+    if not isinstance(text, str):
+        return text
     text = _DROPPED.sub("", _ESCAPE.sub("", text))
     return redact_known(_SPACED.sub(" ", text))
 
 
-# Strings as the schema bounds them, cleaned once they pass.
-_PointText = Annotated[str, Field(max_length=MAX_TEXT_CHARS), AfterValidator(clean_model_text)]
-_Name = Annotated[str, Field(max_length=MAX_NAME_CHARS), AfterValidator(clean_model_text)]
-_Role = Annotated[str, Field(max_length=MAX_ROLE_CHARS), AfterValidator(clean_model_text)]
-_Id = Annotated[str, Field(max_length=MAX_ID_CHARS)]
+# Strings as the schema bounds them, cleaned first (pydantic refuses a lone surrogate outright).
+_PointText = Annotated[str, Field(max_length=MAX_TEXT_CHARS), BeforeValidator(clean_model_text)]
+_Name = Annotated[str, Field(max_length=MAX_NAME_CHARS), BeforeValidator(clean_model_text)]
+_Role = Annotated[str, Field(max_length=MAX_ROLE_CHARS), BeforeValidator(clean_model_text)]
+_Id = Annotated[str, Field(max_length=MAX_ID_CHARS), BeforeValidator(clean_model_text)]
 
 
 class _Answer(BaseModel):

@@ -10,17 +10,23 @@ import json
 import socket
 import sqlite3
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from briefer.cache import CACHE_FILE
+from briefer.findings import Finding
 from briefer.llm.ask import MAX_ECHOED_CHARS
-from briefer.llm.schema import MAX_TEXT_CHARS
+from briefer.llm.schema import MAX_TEXT_CHARS, clean_model_text
+from briefer.merge import merge
 from briefer.pipeline import make_brief
-from briefer.sources import load_sources
-from briefer.templates import load_template
+from briefer.redact import mask_url, redact, remember_secret
+from briefer.sentences import split_sentences
+from briefer.sources import Source, load_sources
+from briefer.templates import load_template, parse_template
 from tests.conftest import SEED, items_of, run_brief
 from tests.scripted_server import (
     ScriptedServer,
@@ -209,21 +215,30 @@ def _rows(folder: Path) -> int:
         db.close()
 
 
+@contextmanager
+def _writing(folder: Path, lock_out_readers: bool) -> Iterator[None]:
+    """Another process's connection in the middle of writing the cache, rolled back at the end;
+    with `lock_out_readers`, one that keeps the file to itself (SQLite's exclusive locking mode)."""
+    holder = sqlite3.connect(folder / CACHE_FILE, isolation_level=None)
+    if lock_out_readers:
+        holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("INSERT INTO answers (key, answer) VALUES ('pending', '{}')")
+    try:
+        yield
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
 def test_a_cache_locked_by_another_process_is_skipped_not_deleted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("BRIEF_CACHE_DIR", str(tmp_path))
     with ScriptedServer() as server:
         before = _cache_with_entries(tmp_path, server, extra=130)
-        holder = sqlite3.connect(tmp_path / CACHE_FILE, isolation_level=None)
-        holder.execute("PRAGMA locking_mode=EXCLUSIVE")
-        holder.execute("BEGIN EXCLUSIVE")
-        holder.execute("INSERT INTO answers (key, answer) VALUES ('held', '{}')")
-        try:
+        with _writing(tmp_path, lock_out_readers=True):
             result = brief_via(server)
-        finally:
-            holder.execute("ROLLBACK")
-            holder.close()
     ok_json(result)
     assert len(server.requests) == 2  # run without the cache: asked again
     assert "in use by another process" in result.stderr and "without the cache" in result.stderr
@@ -237,14 +252,8 @@ def test_a_writer_holding_the_cache_does_not_block_readers(
     monkeypatch.setenv("BRIEF_CACHE_DIR", str(tmp_path))
     with ScriptedServer() as server:
         before = _cache_with_entries(tmp_path, server, extra=5)
-        writer = sqlite3.connect(tmp_path / CACHE_FILE, isolation_level=None)
-        writer.execute("BEGIN EXCLUSIVE")
-        writer.execute("INSERT INTO answers (key, answer) VALUES ('pending', '{}')")
-        try:
+        with _writing(tmp_path, lock_out_readers=False):
             result = brief_via(server)
-        finally:
-            writer.execute("ROLLBACK")
-            writer.close()
     brief = ok_json(result)
     assert result.stderr == ""
     assert len(server.requests) == 1 and brief["usage"]["cached_calls"] == 1
@@ -263,3 +272,71 @@ def test_a_line_the_model_gives_in_several_sections_stays_in_one() -> None:
     assert texts and len(texts) == len(set(texts))
     for key in POINT_SECTIONS:  # each stays where the model ranked it first
         assert [i["text"] for i in items_of(brief, key)] == [i["text"] for i in items_of(own, key)]
+
+
+# ---------------------------------------------------------------- the parts, on small inputs
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://alice:pw@host.example/v1", "https://***@host.example/v1"),
+        ("https://host.example:8443/v1?api-key=abc&x=1", "https://host.example:8443/v1?api-key=***&x=***"),
+        ("http://token@[::1]:8080/v1", "http://***@[::1]:8080/v1"),
+        ("http://127.0.0.1:11434/v1", "http://127.0.0.1:11434/v1"),
+        ("not a url", "not a url"),
+    ],
+)
+def test_mask_url(url: str, shown: str) -> None:
+    assert mask_url(url) == shown
+
+
+def test_redact_blanks_known_keys_bearer_tokens_and_urls_in_any_text() -> None:
+    remember_secret("zz-custom-secret-value")
+    text = (
+        "failed: zz-custom-secret-value; Authorization: Bearer abc.def-ghi; api_key=k123456 "
+        "at https://u:p@h.example/v1?key=q9 with sk-proj-ABCDEFGH12345678"
+    )
+    shown = redact(text)
+    for secret in ("zz-custom-secret-value", "abc.def-ghi", "k123456", "u:p@", "q9", "sk-proj-ABCD"):
+        assert secret not in shown
+    assert shown.startswith("failed: ***; Authorization: ") and "https://***@h.example/v1?key=***" in shown
+
+
+def test_model_text_is_cleaned_of_escapes_controls_surrogates_and_the_key() -> None:
+    remember_secret("zz-model-echoed-key")
+    dirty = "A\x1b[1;31mB\x1b[0m C\x1b]8;;http://x/\x07D\x1b]8;;\x1b\\ E\x00\x07\x9b F\u202e\ud83d G\nH zz-model-echoed-key"
+    assert clean_model_text(dirty) == "AB CD E F G H ***"
+    assert clean_model_text("Kyiv – “talks” 😀 €5") == "Kyiv – “talks” 😀 €5"
+
+
+def test_one_section_each_keeps_the_best_ranked_copy_and_leaves_distinct_lines() -> None:
+    template = parse_template(
+        """
+name = "two"
+title = "Two"
+description = "Two point sections."
+[[sections]]
+key = "talks"
+title = "Talks"
+description = "What the talks covered."
+[[sections]]
+key = "reaction"
+title = "Reaction"
+description = "How Europe reacted."
+""",
+        "two",
+    )
+    text = "Europe reacted with alarm to the talks."
+    sentences = split_sentences([Source(id="S1", path="x.txt", title="x", text=f"{text} The talks began.")])
+    findings = [
+        Finding("talks", "Europe reacted with alarm", [("S1", 1)], score=0.5),
+        Finding("reaction", "Europe reacted with alarm.", [("S1", 1)], score=0.9),
+        Finding("talks", "The talks began", [("S1", 2)], score=0.9),
+        Finding("reaction", "The talks began", [("S1", 2)], score=0.9),  # a tie: the section's words
+    ]
+    sections = merge(findings, sentences, template, ["S1"], verbatim=False)
+    assert [[i.text for i in s.items] for s in sections] == [
+        ["The talks began"],
+        ["Europe reacted with alarm."],
+    ]

@@ -69,7 +69,7 @@ class ChatClient:
     ) -> None:
         self.model = model
         self.base_url = base_url
-        self.cache_server = cache_server
+        self.cache_server = cache_server if cache_server is not None else base_url
         """The server as cache keys name it (`base_url` unless the engine says otherwise)."""
         self.timeout = timeout
         self.cache = cache

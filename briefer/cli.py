@@ -292,7 +292,7 @@ def _console(plain: bool, stderr: bool = False) -> Console:
     return Console(stderr=stderr, highlight=False, emoji=False, markup=False)
 
 
-def redact_text(text: str) -> str:
+def _redacted(text: str) -> str:
     """`text` with keys, bearer tokens and URL credentials blanked out (`briefer.redact`)."""
     from briefer.redact import redact
 
@@ -363,7 +363,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BriefError as exc:
         if debug:
             _traceback(exc)
-        sys.stderr.write(f"{prog}: error: {_safe(redact_text(str(exc)))}\n")
+        sys.stderr.write(f"{prog}: error: {_safe(_redacted(str(exc)))}\n")
         return exc.exit_code
     except BrokenPipeError:
         sys.stderr.close()
@@ -372,7 +372,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             _traceback(exc)
         sys.stderr.write(
-            f"{prog}: internal error: {type(exc).__name__}: {_safe(redact_text(str(exc)))}"
+            f"{prog}: internal error: {type(exc).__name__}: {_safe(_redacted(str(exc)))}"
             " (set BRIEF_DEBUG=1 for a traceback)\n"
         )
         return EXIT_FAILED

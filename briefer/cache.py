@@ -1,10 +1,15 @@
 """A local cache of model answers: an identical request is answered without calling the model.
 
 One SQLite file, `responses.sqlite3`, in `BRIEF_CACHE_DIR` or the user's cache
-folder. The key is the SHA-256 of the canonical JSON of the request (model,
-messages, schema and parameters), never of the key or the server address. A
-cache that cannot be opened or read is reported once and rebuilt or skipped:
-it never fails a run.
+folder, readable by the user only (the folder 0700 when briefer makes it, the
+file 0600): it holds text from the user's documents. The key is the SHA-256 of
+the canonical JSON of the request (server address without credentials, model,
+messages, schema and parameters), never of the API key.
+
+The cache never fails a run. It is in WAL mode, so readers never wait for a
+writer. A cache another process holds locked is waited for `BUSY_WAIT` seconds,
+then this run goes on without it and says so; the file is left alone. Only a
+file SQLite finds corrupt ("file is not a database", "malformed") is rebuilt.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -20,6 +26,9 @@ from typing import Any
 log = logging.getLogger("briefer")
 
 CACHE_FILE = "responses.sqlite3"
+BUSY_WAIT = 2.0
+"""Seconds to wait for a cache another process holds locked before running without it."""
+_CORRUPT = ("not a database", "malformed", "corrupt")
 _SCHEMA = "CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, answer TEXT NOT NULL)"
 
 
@@ -39,7 +48,10 @@ class AnswerCache:
         try:
             self._db = self._open()
         except (sqlite3.DatabaseError, OSError) as exc:
-            self._rebuild(exc)
+            if _corrupt(exc):
+                self._rebuild(exc)
+            else:
+                self._disable(exc)
 
     def get(self, key: str) -> dict[str, Any] | None:
         """The answer stored for `key`, or None."""
@@ -50,7 +62,7 @@ class AnswerCache:
                 row = self._db.execute("SELECT answer FROM answers WHERE key = ?", (key,)).fetchone()
                 return json.loads(row[0]) if row else None
             except (sqlite3.DatabaseError, json.JSONDecodeError) as exc:
-                self._disable(exc)
+                self._disable(exc)  # never deleted here: a busy or damaged file is left for later runs
                 return None
 
     def put(self, key: str, answer: dict[str, Any]) -> None:
@@ -61,7 +73,7 @@ class AnswerCache:
             try:
                 self._db.execute(
                     "INSERT OR REPLACE INTO answers (key, answer) VALUES (?, ?)",
-                    (key, json.dumps(answer, ensure_ascii=False)),
+                    (key, json.dumps(answer)),  # ASCII: a stray surrogate cannot fail it
                 )
                 self._db.commit()
             except sqlite3.DatabaseError as exc:
@@ -74,11 +86,21 @@ class AnswerCache:
                 self._db = None
 
     def _open(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, check_same_thread=False, timeout=10)
+        folder = self.path.parent
+        if not folder.is_dir():
+            folder.mkdir(parents=True, exist_ok=True)
+            folder.chmod(0o700)  # mkdir's mode is cut by the umask; the folder is ours, make sure
+        # Created 0600 before SQLite opens it; an older file is narrowed too. SQLite gives its
+        # -wal and -shm files the database file's mode.
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+        if self.path.stat().st_mode & 0o077:
+            self.path.chmod(0o600)
+        db = sqlite3.connect(self.path, check_same_thread=False, timeout=BUSY_WAIT)
         try:
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()  # a corrupt file fails here
+            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                db.execute("PRAGMA journal_mode=WAL")
             db.execute(_SCHEMA)
-            db.execute("SELECT count(*) FROM answers").fetchone()  # a corrupt file fails here
         except sqlite3.DatabaseError:
             db.close()
             raise
@@ -87,14 +109,37 @@ class AnswerCache:
     def _rebuild(self, problem: Exception) -> None:
         log.warning("cache %s is unusable (%s); starting a new one", self.path, problem)
         try:
-            self.path.unlink(missing_ok=True)
+            for suffix in ("", "-wal", "-shm"):
+                self.path.with_name(self.path.name + suffix).unlink(missing_ok=True)
             self._db = self._open()
         except (sqlite3.DatabaseError, OSError) as exc:
             log.warning("cache %s cannot be rebuilt (%s); running without a cache", self.path, exc)
             self._db = None
 
     def _disable(self, problem: Exception) -> None:
-        log.warning("cache %s failed (%s); running without a cache", self.path, problem)
+        if _busy(problem):
+            log.warning(
+                "cache %s is in use by another process (still locked after %g s); "
+                "running this time without the cache",
+                self.path,
+                BUSY_WAIT,
+            )
+        else:
+            log.warning("cache %s failed (%s); running without a cache", self.path, problem)
         if self._db is not None:
             self._db.close()
         self._db = None
+
+
+def _busy(problem: Exception) -> bool:
+    """Whether SQLite says another connection holds the file ("database is locked", "busy")."""
+    return isinstance(problem, sqlite3.OperationalError) and any(
+        word in str(problem).lower() for word in ("locked", "busy")
+    )
+
+
+def _corrupt(problem: Exception) -> bool:
+    """Whether SQLite says the file is damaged or is not a database at all (never a busy file)."""
+    return isinstance(problem, sqlite3.DatabaseError) and any(
+        word in str(problem).lower() for word in _CORRUPT
+    )

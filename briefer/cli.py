@@ -310,6 +310,13 @@ def _console(plain: bool, stderr: bool = False) -> Console:
     return Console(stderr=stderr, highlight=False, emoji=False, markup=False)
 
 
+def _redacted(text: str) -> str:
+    """`text` with keys, bearer tokens and URL credentials blanked out (`briefer.redact`)."""
+    from briefer.redact import redact
+
+    return redact(text)
+
+
 def _to_stdout(write: Callable[[], object]) -> None:
     """Run `write` and flush stdout; a full disk or a closed terminal is a RunError, not an internal error."""
     from briefer.errors import RunError
@@ -374,7 +381,22 @@ class _nothing:
 
 class _StderrLines(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
-        sys.stderr.write(f"brief: {record.levelname.lower()}: {_safe(record.getMessage())}\n")
+        from briefer.redact import redact
+
+        sys.stderr.write(f"brief: {record.levelname.lower()}: {_safe(redact(record.getMessage()))}\n")
+
+
+def _traceback(exc: BaseException) -> None:
+    """The traceback BRIEF_DEBUG=1 asks for, chained exceptions included, with secrets blanked out."""
+    import traceback
+
+    from briefer.redact import redact
+
+    sys.stderr.write(_safe_lines(redact("".join(traceback.format_exception(exc)))))
+
+
+def _safe_lines(text: str) -> str:
+    return "\n".join(_safe(line) for line in text.split("\n"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -400,7 +422,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except click.ClickException as exc:
         if debug:
-            raise
+            _traceback(exc)
         sys.stderr.write(f"{prog}: error: {exc.format_message()} (see {prog} --help)\n")
         return EXIT_USAGE
     except (KeyboardInterrupt, click.exceptions.Abort) as exc:
@@ -411,17 +433,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BriefError as exc:
         if debug:
-            raise
-        sys.stderr.write(f"{prog}: error: {_safe(str(exc))}\n")
+            _traceback(exc)
+        sys.stderr.write(f"{prog}: error: {_safe(_redacted(str(exc)))}\n")
         return exc.exit_code
     except BrokenPipeError:
         sys.stderr.close()
         return EXIT_OK
     except Exception as exc:
         if debug:
-            raise
+            _traceback(exc)
         sys.stderr.write(
-            f"{prog}: internal error: {type(exc).__name__}: {_safe(str(exc))} (set BRIEF_DEBUG=1 for a traceback)\n"
+            f"{prog}: internal error: {type(exc).__name__}: {_safe(_redacted(str(exc)))}"
+            " (set BRIEF_DEBUG=1 for a traceback)\n"
         )
         return EXIT_FAILED
     finally:

@@ -7,7 +7,8 @@ BriefError                 base; the CLI prints its message on one line
 │   └── ConfigError        the config file is malformed
 └── RunError               the run itself failed: exit code 1
     └── ModelError         the model server failed or answered unusably
-        └── RefusalError   the model refused to answer
+        ├── RefusalError   the model refused to answer
+        └── AnswerShapeError  the model's answers stayed malformed after the re-asks
 
 `describe_validation_error` turns a pydantic ValidationError (a template, the config
 file, a model's answer) into the one line these errors carry.
@@ -75,6 +76,10 @@ class RefusalError(ModelError):
     def __init__(self, refusal: str) -> None:
         super().__init__(f"the model refused: {refusal}")
         self.refusal = refusal
+
+
+class AnswerShapeError(ModelError):
+    """The model's answers were not JSON of the required shape, every time it was asked."""
 
 
 # Per audience: the word before a field path, and plain words for some of pydantic's error types.

@@ -1,7 +1,9 @@
 """Merge: verified findings become a brief's sections.
 
 One entry per person and one item per point, every citation kept; with an
-engine that quotes sentences, each sentence goes to at most one point section.
+engine that quotes sentences, each sentence goes to at most one point section,
+and with one that writes its own lines, the same line (or a near copy citing
+the same sentence) goes to one point section, the one it fits best.
 Whether an item stands at all is decided before, in `briefer.verify`.
 """
 
@@ -69,6 +71,7 @@ def merge(
     if verbatim:
         chosen.update(_draft(point_specs, pools))
     else:
+        pools = _one_section_each(point_specs, pools)
         chosen.update({spec.key: pools[spec.key][: spec.max_items] for spec in point_specs})
     for spec in template.sections:
         if spec.order == "source":
@@ -119,6 +122,54 @@ def _draft(specs: Sequence[SectionSpec], pools: Mapping[str, list[Finding]]) -> 
                     chosen[spec.key].append(candidates[0])
                     picking = True
     return chosen
+
+
+def _one_section_each(
+    specs: Sequence[SectionSpec], pools: Mapping[str, list[Finding]]
+) -> dict[str, list[Finding]]:
+    """Each point in one section only: a line given in several sections (the same text, or a near
+    copy citing a sentence it cites) stays where it fits best.
+
+    Best is the highest fit (the engine's rank when it gives no fit), then the most words shared
+    with the section's title and description, then the earlier section.
+    """
+    entries = [
+        (index, spec, finding, _point_key(finding.text))
+        for index, spec in enumerate(specs)
+        for finding in pools[spec.key]
+    ]
+    described = {spec.key: _point_key(f"{spec.title} {spec.description}").words for spec in specs}
+
+    def strength(entry: tuple[int, SectionSpec, Finding, _PointKey]) -> tuple[float, int, int]:
+        index, spec, finding, key = entry
+        return (_fit(finding), len(key.words & described[spec.key]), -index)
+
+    dropped: set[int] = set()
+    for i, first in enumerate(entries):
+        for j in range(i + 1, len(entries)):
+            second = entries[j]
+            if first[0] == second[0] or i in dropped or j in dropped:
+                continue
+            if _same_line(first[2], first[3], second[2], second[3]):
+                dropped.add(j if strength(first) >= strength(second) else i)
+    kept: dict[str, list[Finding]] = {spec.key: [] for spec in specs}
+    for n, (_, spec, finding, _) in enumerate(entries):
+        if n not in dropped:
+            kept[spec.key].append(finding)
+    return kept
+
+
+def _same_line(a: Finding, a_key: _PointKey, b: Finding, b_key: _PointKey) -> bool:
+    """Whether two lines are one: the same words, or near copies that cite a sentence in common."""
+    if " ".join(_WORD.findall(fold(a.text))) == " ".join(_WORD.findall(fold(b.text))):
+        return True
+    union = a_key.words | b_key.words
+    return (
+        bool(union)
+        and bool(set(a.refs) & set(b.refs))
+        and len(a_key.words & b_key.words) / len(union) >= _NEAR_DUPLICATE
+        and not a_key.conflicts(b_key)
+    )
 
 
 def _fit(finding: Finding) -> float:

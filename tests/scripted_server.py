@@ -489,3 +489,102 @@ def stream_events(body: dict[str, Any], pieces: int, request: dict[str, Any]) ->
         events.append(head | {"choices": [], "usage": body["usage"]})
     events.append("[DONE]")
     return events
+
+
+# ---------------------------------------------------------------- hostile answers: one mode per case
+
+
+def _points_rewritten(request: dict[str, Any], rewrite: Callable[[str], str]) -> dict[str, Any]:
+    """The grounded answer with the text of every point passed through `rewrite`."""
+    answer = grounded_answer(request)
+    for items in answer.values():
+        for item in items:
+            if "text" in item:
+                item["text"] = rewrite(item["text"])
+    return answer
+
+
+def lone_surrogates(n: int, request: dict[str, Any]) -> Reply:
+    """Points carrying half an emoji (a lone UTF-16 surrogate, as `\\ud83d` in the JSON)."""
+    answer = _points_rewritten(request, lambda text: f"{text} \ud83d")
+    return Reply(body=completion(json.dumps(answer, ensure_ascii=False)))
+
+
+def terminal_escapes(n: int, request: dict[str, Any]) -> Reply:
+    """Points carrying a colour code, an OSC 8 hyperlink, a bell and a bidi override."""
+    hostile = "\x1b[31mRED\x1b[0m \x1b]8;;http://evil.example/\x07link\x1b]8;;\x07 \x07\u202e"
+    answer = _points_rewritten(request, lambda text: f"{text} {hostile}")
+    return Reply(body=completion(json.dumps(answer)))
+
+
+def deeply_nested(depth: int = 200_000) -> Script:
+    """The first answer is a JSON array nested `depth` levels deep; later answers are grounded."""
+
+    def script(n: int, request: dict[str, Any]) -> Reply:
+        if n == 0:
+            return Reply(body=completion("[" * depth + "]" * depth))
+        return grounded_reply(n, request)
+
+    return script
+
+
+def oversized_item(chars: int = 2_000_000) -> Script:
+    """The first answer has a point of `chars` characters (the schema allows 300); later ones are grounded."""
+
+    def script(n: int, request: dict[str, Any]) -> Reply:
+        if n == 0:
+            answer = _points_rewritten(request, lambda text: text + " more" * (chars // 5))
+            return Reply(body=completion(json.dumps(answer)))
+        return grounded_reply(n, request)
+
+    return script
+
+
+def empty_merges(n: int, request: dict[str, Any]) -> Reply:
+    """Grounded extraction answers; every reduce (merge) answer is `{"points": []}`."""
+    if request_schema(request)[0] == "merged_points":
+        return Reply(body=completion(json.dumps({"points": []})))
+    return grounded_reply(n, request)
+
+
+def rejecting(n: int, request: dict[str, Any]) -> Reply:
+    """A server that rejects every request (HTTP 400, not about the response format)."""
+    return error(400, "this server accepts no requests")
+
+
+def echoing_authorization(requests: list[Received]) -> Script:
+    """A server that rejects every request with a 400 quoting its Authorization header back.
+    Give it the server's `requests` list (the script reads the headers of the request it answers)."""
+
+    def script(n: int, request: dict[str, Any]) -> Reply:
+        return error(400, f"bad header: Authorization: {requests[n].headers.get('authorization', '')}")
+
+    return script
+
+
+def repeating_key(requests: list[Received]) -> Script:
+    """Grounded answers whose points repeat the bearer token the request came with."""
+
+    def script(n: int, request: dict[str, Any]) -> Reply:
+        token = requests[n].headers.get("authorization", "").removeprefix("Bearer ")
+        answer = _points_rewritten(request, lambda text: f"{text} (key {token})")
+        return Reply(body=completion(json.dumps(answer)))
+
+    return script
+
+
+def repeated_across_sections(n: int, request: dict[str, Any]) -> Reply:
+    """Grounded answers where every point section also lists, after its own points, the points of
+    every other point section (as the openai engine's models do)."""
+    answer = grounded_answer(request)
+    own = {key: list(items) for key, items in answer.items() if items and "text" in items[0]}
+    for key in own:
+        answer[key] = own[key] + [item for other, items in own.items() if other != key for item in items]
+    return Reply(body=completion(json.dumps(answer)))
+
+
+def malformed_merges(n: int, request: dict[str, Any]) -> Reply:
+    """Grounded extraction answers; every reduce (merge) answer is not JSON, however often asked."""
+    if request_schema(request)[0] == "merged_points":
+        return Reply(body=completion('{"points": [{"text": "unfinished'))
+    return grounded_reply(n, request)

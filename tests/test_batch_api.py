@@ -147,25 +147,26 @@ def _env(extra: dict[str, str]) -> dict[str, str]:
 def test_export_then_import_results_made_elsewhere(tmp_path: Path) -> None:
     jobs = manifest(tmp_path)
     out = tmp_path / "out"
-    exported = run_brief("batch", str(jobs), "--out", str(out), "--engine", "openai", "--base-url",
-                         "http://127.0.0.1:9/v1", "--batch-api", "export")  # fmt: skip
-    assert exported.returncode == 0, exported.stderr
-    requests = [json.loads(line) for line in (out / "batch-requests.jsonl").read_text().splitlines()]
-    assert len(requests) == 4 and "wrote 4 requests" in exported.stderr
-    assert not list(out.glob("*.json"))  # export runs no job
-    # What `vllm run-batch -i batch-requests.jsonl -o results.jsonl` writes, one line per request.
-    results = tmp_path / "results.jsonl"
-    lines = [
-        {"id": f"r{n}", "custom_id": r["custom_id"], "error": None,
-         "response": {"status_code": 200, "body": grounded_reply(n, r["body"]).body}}
-        for n, r in enumerate(requests)
-    ]  # fmt: skip
-    lines.append({"custom_id": "not-ours", "response": {"status_code": 200, "body": {}}})
-    results.write_text(
-        "".join(json.dumps(line) + "\n" for line in lines) + "not json\n",
-        encoding="utf-8",
-    )
+    # Cache keys name the server: export and import name the same one (it is not asked either time).
     with ScriptedServer() as server:
+        exported = run_brief("batch", str(jobs), "--out", str(out), "--engine", "openai", "--base-url",
+                             server.url, "--batch-api", "export")  # fmt: skip
+        assert exported.returncode == 0, exported.stderr
+        requests = [json.loads(line) for line in (out / "batch-requests.jsonl").read_text().splitlines()]
+        assert len(requests) == 4 and "wrote 4 requests" in exported.stderr
+        assert not list(out.glob("*.json"))  # export runs no job
+        # What `vllm run-batch -i batch-requests.jsonl -o results.jsonl` writes, one line per request.
+        results = tmp_path / "results.jsonl"
+        lines = [
+            {"id": f"r{n}", "custom_id": r["custom_id"], "error": None,
+             "response": {"status_code": 200, "body": grounded_reply(n, r["body"]).body}}
+            for n, r in enumerate(requests)
+        ]  # fmt: skip
+        lines.append({"custom_id": "not-ours", "response": {"status_code": 200, "body": {}}})
+        results.write_text(
+            "".join(json.dumps(line) + "\n" for line in lines) + "not json\n",
+            encoding="utf-8",
+        )
         imported = run_brief("batch", str(jobs), "--out", str(out), "--base-url", server.url,
                              "--batch-api", "import", "--batch-file", str(results))  # fmt: skip
         assert imported.returncode == 0, imported.stderr

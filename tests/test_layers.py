@@ -51,7 +51,7 @@ LAYERS: list[tuple[str, list[str]]] = [
         ],
     ),
     ("reading sources", ["briefer.sources", "briefer.formats", "briefer.formats.*"]),
-    ("errors and version", ["briefer.errors", "briefer._version"]),
+    ("errors and version", ["briefer.errors", "briefer._version", "briefer.redact"]),
 ]
 
 DOCUMENTED_API = {

@@ -245,9 +245,17 @@ def test_reduce_ignores_unknown_candidate_ids_and_counts_empty_points() -> None:
         engine = engine_for(server)
         engine.reduce_budget = 5
         reduced = engine.reduce(findings, MINI, sentences, ["S1"])
-    assert [f.refs for f in reduced.items] == [[("S1", 1), ("S1", 2)], [("S1", 6), ("S1", 7)]]
-    assert reduced.dropped == 2
-    assert len(server.requests) == 2
+    # Each answer merges its first two candidates and leaves the others out: those are kept as
+    # they are, so the rounds go on while the section shrinks, and no citation is lost.
+    assert [f.refs for f in reduced.items] == [
+        [("S1", 1), ("S1", 2), ("S1", 3), ("S1", 4)],
+        [("S1", 5)],
+        [("S1", 6), ("S1", 7)],
+        [("S1", 8), ("S1", 9)],
+        [("S1", 10)],
+    ]
+    assert reduced.items[0].text == "Delegates proposed measures."
+    assert reduced.dropped == len(server.requests) == 6  # 3 rounds of 2 calls; the "x" of each answer
 
 
 def test_a_brief_with_a_reduce_step_is_grounded_and_counts_every_call() -> None:

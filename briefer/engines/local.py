@@ -73,6 +73,9 @@ class LocalEngine(OpenAIEngine):
     def server_shown(self) -> str | None:
         return None  # started by the run itself
 
+    def cache_server(self) -> str | None:
+        return "local"  # its port changes from run to run; the model file names it
+
     def priced(self) -> bool:
         return False
 

@@ -27,6 +27,7 @@ from briefer.llm.prompt import extract_messages, sentence_ids
 from briefer.llm.reduce import REDUCE_BUDGET
 from briefer.llm.schema import SCHEMA_NAME, answer_model, sections_schema
 from briefer.llm.transport import TokenMeter
+from briefer.redact import mask_url
 from briefer.sentences import Sentence
 from briefer.settings import Settings
 from briefer.sources import Source
@@ -112,6 +113,7 @@ class OpenAIEngine(Engine):
                     cache,
                     deadline=self.settings.deadline,
                     meter=self.meter,
+                    cache_server=self.cache_server(),
                 )
             return self._client
 
@@ -165,11 +167,17 @@ class OpenAIEngine(Engine):
     ) -> CallPlan:
         from briefer.llm.planning import plan_calls
 
-        return plan_calls(self.settings, self.server_shown(), self.priced(), template, units, sentences)
+        return plan_calls(
+            self.settings, self.server_shown(), self.priced(), template, units, sentences, self.cache_server()
+        )
 
     def server_shown(self) -> str | None:
-        """The server as the dry run names it."""
-        return self.base_url or "https://api.openai.com/v1 (OpenAI)"
+        """The server as the dry run names it (credentials in the URL masked)."""
+        return mask_url(self.base_url) if self.base_url else "https://api.openai.com/v1 (OpenAI)"
+
+    def cache_server(self) -> str | None:
+        """The server as cache keys name it: answers from one server never stand in for another's."""
+        return self.settings.base_url
 
     def priced(self) -> bool:
         """Whether the price table applies: calls go to OpenAI itself."""

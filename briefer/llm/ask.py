@@ -6,14 +6,14 @@ answer and what is wrong with it (never the whole history). An answer cut off
 at the output limit (`--max-tokens`, else the question's own budget, see
 `briefer.llm.budget`) is asked once more with twice the limit; if that is cut off
 too, the caller gets None and splits its question. Only answers that pass the
-checks are kept in the cache.
+checks are kept in the cache, as they were parsed and cleaned (`briefer.llm.schema`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from briefer.errors import ModelError, RefusalError
+from briefer.errors import AnswerShapeError, RefusalError
 from briefer.findings import Usage
 from briefer.llm.budget import output_limit
 from briefer.llm.prompt import Message, reask_messages
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 MAX_REASKS = 2
 """Times a broken answer (not JSON, or not the schema) is asked again."""
+MAX_ECHOED_CHARS = 4000
+"""Characters of a broken answer shown back to the model when asking again (a 2 MB answer is cut)."""
 
 
 class Asker:
@@ -71,15 +73,21 @@ class Asker:
                 parsed = parse_answer(answer.content, model)
             except AnswerError as exc:
                 if reasks >= MAX_REASKS:
-                    raise ModelError(
+                    raise AnswerShapeError(
                         f"the model's answer {exc} ({reasks + 1} tries): try another --model"
                     ) from None
                 reasks += 1
-                attempt = reask_messages(messages, answer.content or "", str(exc))
+                attempt = reask_messages(messages, _echoed(answer.content), str(exc))
                 continue
-            if not answer.cached:
-                client.remember(first_key, {"content": answer.content})
+            if not answer.cached:  # the checked, cleaned answer: never the raw text
+                client.remember(first_key, {"content": parsed.model_dump_json()})
             return parsed, usage
+
+
+def _echoed(content: str | None) -> str:
+    """A broken answer as shown back to the model: at most `MAX_ECHOED_CHARS`, no lone surrogates."""
+    text = (content or "")[:MAX_ECHOED_CHARS]
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _cost(answer: Answer) -> Usage:

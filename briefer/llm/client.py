@@ -41,6 +41,8 @@ from briefer.llm.prompt import message_chars, with_schema
 from briefer.llm.request import ChatRequest, cache_key
 from briefer.llm.schema import unbounded
 from briefer.llm.transport import Deadline, TokenMeter, retry_after, wait_before_retry
+from briefer.redact import mask_url, redact, remember_secret
+from briefer.settings import NO_KEY_PLACEHOLDER
 from briefer.tokens import count_tokens
 
 log = logging.getLogger("briefer")
@@ -91,9 +93,12 @@ class ChatClient:
         cache: AnswerCache | None = None,
         deadline: float | None = None,
         meter: TokenMeter | None = None,
+        cache_server: str | None = None,
     ) -> None:
         self.model = model
         self.base_url = base_url
+        self.cache_server = cache_server if cache_server is not None else base_url
+        """The server as cache keys name it (`base_url` unless the engine says otherwise)."""
         self.timeout = timeout
         """The longest wait for the first or next piece of an answer (`--timeout`)."""
         self.cache = cache
@@ -101,6 +106,8 @@ class ChatClient:
         self.meter = meter or TokenMeter()
         self._secret = api_key or ""
         # Retries are ours (`_send`), so that waits between tries keep to the run's deadline.
+        if self._secret != NO_KEY_PLACEHOLDER:
+            remember_secret(self._secret)
         self._client = openai.OpenAI(
             api_key=api_key or "not-needed", base_url=base_url, timeout=timeout, max_retries=0
         )
@@ -112,8 +119,8 @@ class ChatClient:
         """Characters of message text sent to the server (cached answers send none)."""
 
     def key(self, request: ChatRequest) -> str:
-        """The cache key of `request`: the model, messages, schema and parameters, nothing else."""
-        return cache_key(self.model, request)
+        """The cache key of `request`: the server, model, messages, schema and parameters (never the key)."""
+        return cache_key(self.model, request, self.cache_server)
 
     def complete(self, request: ChatRequest) -> Answer:
         """The model's answer to `request`, from the cache if it has it."""
@@ -325,17 +332,18 @@ class ChatClient:
                 )
 
     def redact(self, text: str) -> str:
-        """`text` on one line, at most 300 characters, with the API key blanked out."""
+        """`text` on one line, at most 300 characters, with the API key and other secrets blanked out."""
         text = " ".join(text.split())
         if len(self._secret) >= 4:
             text = text.replace(self._secret, "[key]")
+        text = redact(text)
         return text[:_MAX_MESSAGE] + ("…" if len(text) > _MAX_MESSAGE else "")
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
         """Turn openai's exceptions into `ModelError`s that say what happened and what to do."""
         attempts = MAX_RETRIES + 1
-        where = self.base_url or "the OpenAI API"
+        where = mask_url(self.base_url) if self.base_url else "the OpenAI API"
         try:
             yield
         except openai.APITimeoutError:

@@ -65,6 +65,7 @@ def plan_calls(
     template: Template,
     units: Sequence[Chunk],
     sentences: Mapping[str, Sequence[Sentence]],
+    cache_server: str | None = None,
 ) -> CallPlan:
     """The extraction call of each unit and, with several sources, the call about where they differ."""
     encoding = "o200k_base" if settings.model.startswith(_O200K_PREFIXES) else "cl100k_base"
@@ -79,7 +80,8 @@ def plan_calls(
                     count_tokens(m["content"], encoding) + _MESSAGE_OVERHEAD for m in request.messages
                 ),
                 prompt_chars=sum(len(m["content"]) for m in request.messages),
-                cached=cache is not None and cache.get(cache_key(settings.model, request)) is not None,
+                cached=cache is not None
+                and cache.get(cache_key(settings.model, request, cache_server)) is not None,
                 max_tokens=request.max_tokens,
                 differences=differences,
             )

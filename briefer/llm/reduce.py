@@ -7,13 +7,19 @@ candidates it combines (P1, P2 …), and a point cites every sentence its
 candidates cite, so grounding is kept by construction. Rounds repeat while the
 section is over budget, at most `MAX_ROUNDS` times and only while they shrink
 it; whatever is left goes to the usual merge, which keeps the best-ranked.
+
+A reduce answer can lose nothing: candidates no kept point names stay as they
+are, and a group whose answer is empty, names no candidate, or stays malformed
+after the re-asks is kept whole.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from briefer.errors import AnswerShapeError
 from briefer.findings import Finding, Findings
 from briefer.llm.ask import Asker
 from briefer.llm.budget import merged_points_budget
@@ -21,6 +27,8 @@ from briefer.llm.prompt import reduce_messages
 from briefer.llm.schema import REDUCE_SCHEMA_NAME, MergedPoints, reduce_schema
 from briefer.merge import merge_points
 from briefer.templates import SectionSpec, Template
+
+log = logging.getLogger("briefer")
 
 MAX_ROUNDS = 3
 REDUCE_BUDGET = 32
@@ -81,22 +89,30 @@ def _condense(asker: Asker, template: Template, spec: SectionSpec, group: list[F
     messages = reduce_messages(template, spec, [f.text for f in group])
     schema = reduce_schema(spec.max_items, len(group))
     budget = merged_points_budget(spec.max_items, len(group))
-    answer, usage = asker.ask(messages, schema, REDUCE_SCHEMA_NAME, MergedPoints, budget)
+    try:
+        answer, usage = asker.ask(messages, schema, REDUCE_SCHEMA_NAME, MergedPoints, budget)
+    except AnswerShapeError as exc:
+        log.warning("%s; keeping the %d %s points as they are", exc, len(group), spec.key)
+        return Findings(items=list(group))
     found = Findings(usage=usage)
     if answer is None:
         found.items.extend(group)
         return found
     assert isinstance(answer, MergedPoints)
     chosen = answer.points[: spec.max_items]
+    covered: set[int] = set()
     for rank, point in enumerate(chosen):
         merged = _candidates(point.merges, group)
         text = " ".join(point.text.split())
         if not merged or not text:
             found.dropped += 1
             continue
+        covered.update(id(f) for f in merged)
         refs = list(dict.fromkeys(ref for f in merged for ref in f.refs))
         score = len(merged) + 1.0 - rank / (len(chosen) + 1)
         found.items.append(Finding(spec.key, text, refs, score=score))  # checked for support in verify
+    # Candidates no merged point stands for are kept: a model that leaves them out loses nothing.
+    found.items.extend(f for f in group if id(f) not in covered)
     return found
 
 

@@ -8,20 +8,27 @@ no others allowed, as strict structured output wants.
 The schema also bounds list and string lengths (`minItems` 1 citation,
 `maxItems`, `maxLength`), which keeps grammar-constrained local models citing
 and from writing forever; servers that refuse those keywords get
-`unbounded(schema)`. The shape is always checked
+`unbounded(schema)`. The shape and those bounds are always checked
 locally with pydantic, because some servers accept a schema and don't enforce it.
+
+Every string a model writes is cleaned as it is parsed: lone UTF-16 surrogates
+(which no output format can encode), terminal escape sequences, control
+characters and bidi overrides are removed, and the API key, should the model
+repeat it, is blanked out.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 
 from briefer.differences import MAX_DIFFERENCES
 from briefer.errors import describe_validation_error
+from briefer.redact import redact_known
 from briefer.templates import Template
 
 SCHEMA_NAME = "brief_sections"
@@ -33,6 +40,31 @@ MAX_TEXT_CHARS = 300
 MAX_NAME_CHARS = 80
 MAX_ROLE_CHARS = 150
 _BOUNDS = frozenset({"minItems", "maxItems", "maxLength"})
+MAX_ID_CHARS = 20
+"""Longest sentence or candidate id ("S12:345", "P32") an answer may give; the enum is shorter still."""
+
+# A terminal escape sequence (CSI, OSC up to its terminator, or a two-character one), a lone
+# surrogate, a C0/C1 control other than whitespace, or a bidi override/isolate.
+_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]?")
+_DROPPED = re.compile(r"[\ud800-\udfff\x00-\x08\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_SPACED = re.compile(r"[\t\n\v\f\r\x85\u2028\u2029]")
+
+
+def clean_model_text(text: object) -> object:
+    """`text` a model wrote, safe to show and to encode: no lone surrogates, terminal escapes,
+    control characters or bidi overrides (line breaks become spaces), and no API key.
+    Anything but a string is left for pydantic to reject."""
+    if not isinstance(text, str):
+        return text
+    text = _DROPPED.sub("", _ESCAPE.sub("", text))
+    return redact_known(_SPACED.sub(" ", text))
+
+
+# Strings as the schema bounds them, cleaned first (pydantic refuses a lone surrogate outright).
+_PointText = Annotated[str, Field(max_length=MAX_TEXT_CHARS), BeforeValidator(clean_model_text)]
+_Name = Annotated[str, Field(max_length=MAX_NAME_CHARS), BeforeValidator(clean_model_text)]
+_Role = Annotated[str, Field(max_length=MAX_ROLE_CHARS), BeforeValidator(clean_model_text)]
+_Id = Annotated[str, Field(max_length=MAX_ID_CHARS), BeforeValidator(clean_model_text)]
 
 
 class _Answer(BaseModel):
@@ -40,19 +72,19 @@ class _Answer(BaseModel):
 
 
 class PointAnswer(_Answer):
-    text: str
-    citations: list[str]
+    text: _PointText
+    citations: list[_Id] = Field(max_length=MAX_CITATIONS)
 
 
 class PersonAnswer(_Answer):
-    name: str
-    role: str
-    citations: list[str]
+    name: _Name
+    role: _Role
+    citations: list[_Id] = Field(max_length=MAX_CITATIONS)
 
 
 class MergedPoint(_Answer):
-    text: str
-    merges: list[str]
+    text: _PointText
+    merges: list[_Id]
 
 
 class MergedPoints(_Answer):
@@ -150,6 +182,8 @@ def parse_answer(content: str | None, model: type[BaseModel]) -> BaseModel:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise AnswerError(f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise AnswerError("not valid JSON: nested too deeply") from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
+from briefer.findings import Finding
+
 MIN_DISTINCT = 3
 """Different spun phrases a likely-spun source has at least."""
 MIN_PER_1000_WORDS = 2.0
@@ -345,3 +347,26 @@ def hint_lines(matches: Iterable[SpunPhrase]) -> list[str]:
         f"- “{phrase}” ({', '.join(dict.fromkeys(refs))}) stands for “{standard}”"
         for (phrase, standard), refs in lines.items()
     ]
+
+
+def spun_by_sentence(reports: Iterable[ParaphraseReport]) -> dict[tuple[str, int], list[SpunPhrase]]:
+    """The spun phrases of each sentence of the likely-spun sources, by (source, sentence)."""
+    found: dict[tuple[str, int], list[SpunPhrase]] = {}
+    for report in reports:
+        if report.likely:
+            for match in report.matches:
+                found.setdefault((match.source, match.sentence), []).append(match)
+    return found
+
+
+def annotate(findings: Iterable[Finding], spun: Mapping[tuple[str, int], Sequence[SpunPhrase]]) -> None:
+    """Set each finding's `terms` (spun phrases its text or role holds, from the sentences it
+    cites) and `role_standard` (its role in standard terms)."""
+    for finding in findings:
+        cited = [match for ref in finding.refs for match in spun.get(ref, ())]
+        if not cited:
+            continue
+        finding.terms = terms_in(f"{finding.text} {finding.role or ''}", cited)
+        if finding.role:
+            in_role = terms_in(finding.role, cited)
+            finding.role_standard = with_standard(finding.role, in_role) if in_role else None

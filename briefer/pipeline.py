@@ -38,9 +38,13 @@ ProgressCallback = Callable[[Progress], None]
 def prepare(
     sources: Sequence[Source], chunk_tokens: int = DEFAULT_CHUNK_TOKENS
 ) -> tuple[dict[str, list[Sentence]], list[Chunk]]:
-    """Split sources into numbered sentences and pack them into chunks."""
+    """Split sources into numbered sentences and pack them into chunks (with the spun phrases of
+    a likely machine-paraphrased source, as a run sends them)."""
     sentences = split_sentences(sources)
-    chunks = [chunk for source in sources for chunk in chunk_sentences(sentences[source.id], chunk_tokens)]
+    chunks = []
+    for source in sources:
+        spun = detect_paraphrase(source.id, sentences[source.id])
+        chunks += [with_spun(chunk, spun) for chunk in chunk_sentences(sentences[source.id], chunk_tokens)]
     return sentences, chunks
 
 

@@ -57,6 +57,48 @@ def _why_unsupported(item: Item) -> str:
     return item.unsupported.reason + (f": {item.unsupported.detail}" if item.unsupported.detail else "")
 
 
+def _spun_parts(item: Item) -> list[tuple[str, str | None]]:
+    """The item's text in pieces: (text, None), and (spun phrase, its standard term) where one is."""
+    text = item.text
+    places: list[tuple[int, int, str]] = []
+    for term in item.standard_terms or ():
+        pattern = r"\s+".join(re.escape(part) for part in term.phrase.split())
+        match = re.search(rf"(?<!\w){pattern}(?!\w)", text, flags=re.IGNORECASE)
+        if match and not any(a < match.end() and match.start() < b for a, b, _ in places):
+            places.append((match.start(), match.end(), term.standard))
+    parts: list[tuple[str, str | None]] = []
+    at = 0
+    for start, end, standard in sorted(places):
+        parts += [(text[at:start], None), (text[start:end], standard)]
+        at = end
+    parts.append((text[at:], None))
+    return [part for part in parts if part[0]]
+
+
+def _standard_note(standard: str) -> str:
+    return f" (standard: {standard})"
+
+
+_SPUN_COLUMN = "machine-paraphrased"
+
+
+def _spun_source(source: SourceInfo) -> str:
+    """"likely, 20 spun phrases" for a likely machine-paraphrased source, else ""."""
+    if source.paraphrase is None or not source.paraphrase.likely:
+        return ""
+    count = len(source.paraphrase.matches)
+    return f"likely, {count} spun phrase" + ("" if count == 1 else "s")
+
+
+def _spun_short(source: SourceInfo) -> str:
+    """"likely (20)": a likely-spun source and its spun phrases, for the terminal's narrow column."""
+    return f"likely ({len(source.paraphrase.matches)})" if _spun_source(source) and source.paraphrase else ""
+
+
+def _any_spun(brief: Brief) -> bool:
+    return any(_spun_source(source) for source in brief.sources)
+
+
 def _support(item: Item, show: bool) -> str:
     """How many sources back an item, when more than one does."""
     return f" ({item.sources} sources)" if show and item.sources and item.sources > 1 else ""
@@ -75,7 +117,11 @@ def terminal_renderable(brief: Brief) -> Group:
         grid.add_column(width=3, justify="right")
         grid.add_column(ratio=1)
         for item in items:
-            line = Text(safe(item.text))
+            line = Text()
+            for part, standard in _spun_parts(item):
+                line.append(safe(part))
+                if standard is not None:
+                    line.append(_standard_note(safe(standard)), style="magenta")
             line.append(_support(item, show_support), style="green")
             line.append(f" {compact_refs(item.citations)}", style="cyan")
             if item.supported is False:
@@ -95,17 +141,20 @@ def _sources_table(brief: Brief) -> Table:
         ("date", "left"),
         ("length", "right"),
         ("cited by", "right"),
+        *([("spun", "left")] if _any_spun(brief) else []),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for source in brief.sources:
         title = Text(safe(source.title))
         title.append(f"  {safe(source.path)}", style="dim")
+        spun = [Text(_spun_short(source), style="yellow")] if _any_spun(brief) else []
         table.add_row(
             Text(f"  {source.id}", style="cyan"),
             title,
             source.date or "",
             _length(source),
             _items(source),
+            *spun,
         )
     return table
 
@@ -141,14 +190,25 @@ def render_markdown(brief: Brief) -> str:
                 notes.setdefault(label, citation)
                 marks += f"[^{label}]"
             flag = f" _({_UNSUPPORTED})_" if item.supported is False else ""
-            lines.append(f"- {_md(item.text)}{_support(item, show_support)}{marks}{flag}")
+            text = "".join(
+                _md(part) + (f" _{_md(_standard_note(standard).strip())}_" if standard is not None else "")
+                for part, standard in _spun_parts(item)
+            )
+            lines.append(f"- {text}{_support(item, show_support)}{marks}{flag}")
         lines.append("")
-    lines += ["## Sources", "", "| | Source | Date | Length | Cited by |", "|---|---|---|--:|--:|"]
+    spun_column = _any_spun(brief)
+    lines += [
+        "## Sources",
+        "",
+        "| | Source | Date | Length | Cited by |" + (" Machine-paraphrased |" if spun_column else ""),
+        "|---|---|---|--:|--:|" + ("---|" if spun_column else ""),
+    ]
     for source in brief.sources:
         path = safe(source.path).replace("`", "")
+        spun = f" {_spun_source(source)} |" if spun_column else ""
         lines.append(
             f"| **{source.id}** | {_md(source.title)} (`{path}`) | {_md(source.date or '')} "
-            f"| {_length(source)} | {_items(source)} |"
+            f"| {_length(source)} | {_items(source)} |{spun}"
         )
     lines.append("")
     lines.append(f"_{_footer(brief)}_")
@@ -164,7 +224,7 @@ _HTML_STYLE = """
 body { font: 16px/1.5 system-ui, sans-serif; max-width: 48rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
 h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #ddd; }
 sup a { color: #06c; text-decoration: none; cursor: help; } .empty, footer { color: #777; }
-.support { color: #2a7; } .unsupported { color: #b60; }
+.support { color: #2a7; } .unsupported { color: #b60; } .standard, .spun { color: #95a; }
 table { border-collapse: collapse; } td, th { padding: .2rem .6rem; text-align: left; border-bottom: 1px solid #eee; }
 """
 
@@ -199,16 +259,25 @@ def render_html(brief: Brief) -> str:
                 if item.supported is False
                 else ""
             )
-            out.append(f"<li>{e(safe(item.text))}{support}{marks}{flag}</li>")
+            text = "".join(
+                e(safe(part))
+                + (f'<span class="standard">{e(_standard_note(safe(standard)))}</span>' if standard is not None else "")
+                for part, standard in _spun_parts(item)
+            )
+            out.append(f"<li>{text}{support}{marks}{flag}</li>")
         out.append("</ul>")
+    spun_column = f"<th>{_SPUN_COLUMN.capitalize()}</th>" if _any_spun(brief) else ""
     out.append(
-        "<h2>Sources</h2><table><tr><th></th><th>Source</th><th>Date</th><th>Length</th><th>Cited by</th></tr>"
+        "<h2>Sources</h2><table><tr><th></th><th>Source</th><th>Date</th><th>Length</th><th>Cited by</th>"
+        f"{spun_column}</tr>"
     )
     for source in brief.sources:
         out.append(
             f'<tr id="{e(source.id)}"><td><b>{e(source.id)}</b></td><td>{e(safe(source.title))} '
             f"<small>{e(safe(source.path))}</small></td><td>{e(source.date or '')}</td>"
-            f"<td>{e(_length(source))}</td><td>{e(_items(source))}</td></tr>"
+            f"<td>{e(_length(source))}</td><td>{e(_items(source))}</td>"
+            + (f'<td class="spun">{e(_spun_source(source))}</td>' if spun_column else "")
+            + "</tr>"
         )
     out.append(f"</table><footer><p>{e(_footer(brief))}</p></footer></body></html>")
     return "\n".join(out) + "\n"

@@ -71,7 +71,7 @@ def plan_calls(
             _span(unit),
             unit.tokens,
             ChatRequest(
-                extract_messages(template, unit.sentences),
+                extract_messages(template, unit.sentences, unit.spun),
                 sections_schema(template, sentence_ids(unit.sentences)),
                 SCHEMA_NAME,
                 max_tokens,

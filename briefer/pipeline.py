@@ -158,6 +158,27 @@ def detect_paraphrase(source: str, numbered: Sequence[Sentence]) -> ParaphraseRe
     return detect(source, ((s.number, s.text) for s in numbered))
 
 
+def check_paraphrase(sources: Sequence[Source], jobs: int = 1) -> list[SourceInfo]:
+    """Each source with its paraphrase report (`SourceInfo.paraphrase`) and nothing else: for
+    screening sources before briefing them."""
+    found: list[SourceInfo] = []
+    by_id = {source.id: source for source in sources}
+    for source_id, numbered in iter_sentences(sources, jobs):
+        source = by_id[source_id]
+        found.append(
+            SourceInfo(
+                id=source.id,
+                path=source.path,
+                title=source.title,
+                date=source.date,
+                chars=len(source.text),
+                sentences=len(numbered),
+                paraphrase=paraphrase_info(detect_paraphrase(source_id, numbered)),
+            )
+        )
+    return found
+
+
 def with_spun(chunk: Chunk, report: ParaphraseReport) -> Chunk:
     """`chunk` with the spun phrases of its sentences, when its source is likely spun."""
     if not report.likely:

@@ -283,6 +283,26 @@ def render_html(brief: Brief) -> str:
     return "\n".join(out) + "\n"
 
 
+def render_paraphrase_check(sources: Iterable[SourceInfo]) -> str:
+    """`brief check-paraphrase`: each source's verdict, then its spun phrases with their standard terms."""
+    lines: list[str] = []
+    for source in sources:
+        report = source.paraphrase
+        if report is None:
+            continue
+        verdict = "likely machine-paraphrased" if report.likely else "not likely machine-paraphrased"
+        count = len(report.matches)
+        distinct = len({(m.phrase.casefold(), m.standard.casefold()) for m in report.matches})
+        lines.append(
+            f"{source.id}  {safe(source.path)}: {verdict} ({count} spun phrase{'' if count == 1 else 's'}, "
+            f"{distinct} different; {report.per_1000_words:.1f} per 1,000 words)"
+        )
+        for match in report.matches:
+            ref = f"{source.id}:{match.sentence}"
+            lines.append(f"  {ref:<8} {safe(match.phrase)} → {safe(match.standard)}")
+    return "\n".join(lines) + "\n"
+
+
 def render_json(brief: Brief) -> str:
     """The brief as the JSON contract other programs read."""
     return brief.to_json() + "\n"

@@ -22,7 +22,7 @@ two thresholds were chosen on real, unspun news (see `benchmarks/bench_paraphras
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -34,6 +34,10 @@ MIN_DISTINCT = 3
 MIN_PER_1000_WORDS = 2.0
 """Spun phrases per thousand words a likely-spun source has at least."""
 MAX_EDITS = 2
+UNKNOWN_MIN_WORDS = 3
+"""Words of a gazetteer phrase a swap the synonym table does not list may stand in."""
+UNKNOWN_MIN_EXACT = 2
+"""Content words as written beside a swap the synonym table does not list."""
 """Substitutions between a spun phrase and its standard term."""
 _WORD = re.compile(r"[^\W_]+(?:['’.\-][^\W_]+)*")
 # Words a swap of unknown origin may not stand for: they carry no sense a spinner would swap.
@@ -148,7 +152,9 @@ def lexicon() -> _Lexicon:
         word
         for words, written in forms.items()
         for i, word in enumerate(words)
-        if word.isalpha() and word not in _FUNCTION_WORDS and (word in standard_words or i not in capitalised[words])
+        if word.isalpha()
+        and word not in _FUNCTION_WORDS
+        and (word in standard_words or i not in capitalised[words])
     }
     return _Lexicon(
         root,
@@ -183,7 +189,9 @@ def find_spun(text: str, lex: _Lexicon | None = None) -> list[tuple[int, int, st
     """The spun phrases in one sentence: (start, end, standard term, substitutions, whether one is
     of a word the synonym table does not list), in order."""
     lex = lex or lexicon()
-    tokens = [_Token(m.start(), m.end(), _fold(m.group()).rstrip("."), m.group()) for m in _WORD.finditer(text)]
+    tokens = [
+        _Token(m.start(), m.end(), _fold(m.group()).rstrip("."), m.group()) for m in _WORD.finditer(text)
+    ]
     words = [t.word for t in tokens]
     standard_spans = _standard_spans(words, lex.trie)
     found: list[_Candidate] = []
@@ -267,10 +275,15 @@ def _acceptable(
     if not any(word not in _FUNCTION_WORDS for word in exact):
         return False  # the phrase's sense is all swapped: nothing ties it to the standard term
     if candidate.unknown:
-        if len(candidate.entry) < 3 or sum(word not in _FUNCTION_WORDS for word in exact) < 2:
+        if (
+            len(candidate.entry) < UNKNOWN_MIN_WORDS
+            or sum(word not in _FUNCTION_WORDS for word in exact) < UNKNOWN_MIN_EXACT
+        ):
             return False  # an unlisted swap needs two words as written to tie it to the phrase
         rest = (first + 1, last) if candidate.swapped[-1] == first else (first, last - 1)
-        if candidate.swapped[-1] in (first, last - 1) and any(a <= rest[0] and rest[1] <= b for a, b in standard_spans):
+        if candidate.swapped[-1] in (first, last - 1) and any(
+            a <= rest[0] and rest[1] <= b for a, b in standard_spans
+        ):
             return False  # a standard phrase with a word before or after it ("national security team")
     capitals = lex.capitalised[candidate.entry]
     for at in candidate.swapped:
@@ -334,8 +347,13 @@ def with_standard(text: str, terms: Iterable[tuple[str, str]]) -> str:
     """`text` with each spun phrase replaced by its standard term."""
     for phrase, standard in terms:
         pattern = r"\s+".join(re.escape(part) for part in phrase.split())
-        text = re.sub(rf"(?<!\w){pattern}(?!\w)", lambda _m, s=standard: s, text, flags=re.IGNORECASE)
+        # A function, not a replacement string: a standard term is text, not a template ("\1").
+        text = re.sub(rf"(?<!\w){pattern}(?!\w)", _literal(standard), text, flags=re.IGNORECASE)
     return text
+
+
+def _literal(text: str) -> Callable[[re.Match[str]], str]:
+    return lambda _match: text
 
 
 def hint_lines(matches: Iterable[SpunPhrase]) -> list[str]:

@@ -192,7 +192,9 @@ def paraphrase_info(report: ParaphraseReport) -> Paraphrase:
     return Paraphrase(
         likely=report.likely,
         per_1000_words=round(report.per_1000_words, 2),
-        matches=[SpunMatch(sentence=m.sentence, phrase=m.phrase, standard=m.standard) for m in report.matches],
+        matches=[
+            SpunMatch(sentence=m.sentence, phrase=m.phrase, standard=m.standard) for m in report.matches
+        ],
     )
 
 

@@ -83,7 +83,7 @@ _SPUN_COLUMN = "machine-paraphrased"
 
 
 def _spun_source(source: SourceInfo) -> str:
-    """"likely, 20 spun phrases" for a likely machine-paraphrased source, else ""."""
+    """ "likely, 20 spun phrases" for a likely machine-paraphrased source, else ""."""
     if source.paraphrase is None or not source.paraphrase.likely:
         return ""
     count = len(source.paraphrase.matches)
@@ -91,7 +91,7 @@ def _spun_source(source: SourceInfo) -> str:
 
 
 def _spun_short(source: SourceInfo) -> str:
-    """"likely (20)": a likely-spun source and its spun phrases, for the terminal's narrow column."""
+    """ "likely (20)": a likely-spun source and its spun phrases, for the terminal's narrow column."""
     return f"likely ({len(source.paraphrase.matches)})" if _spun_source(source) and source.paraphrase else ""
 
 
@@ -261,7 +261,11 @@ def render_html(brief: Brief) -> str:
             )
             text = "".join(
                 e(safe(part))
-                + (f'<span class="standard">{e(_standard_note(safe(standard)))}</span>' if standard is not None else "")
+                + (
+                    f'<span class="standard">{e(_standard_note(safe(standard)))}</span>'
+                    if standard is not None
+                    else ""
+                )
                 for part, standard in _spun_parts(item)
             )
             out.append(f"<li>{text}{support}{marks}{flag}</li>")

@@ -168,7 +168,11 @@ def check_support(
     terms = standard_terms or {}
     for finding in findings:
         cited = [sentences[source][number - 1].text for source, number in finding.refs]
-        cited += [with_standard(sentences[ref[0]][ref[1] - 1].text, terms[ref]) for ref in finding.refs if ref in terms]
+        cited += [
+            with_standard(sentences[ref[0]][ref[1] - 1].text, terms[ref])
+            for ref in finding.refs
+            if ref in terms
+        ]
         for source in {source for source, _ in finding.refs}:
             if source not in aliases:
                 aliases[source] = name_aliases(s.text for s in sentences[source])

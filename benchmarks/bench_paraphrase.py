@@ -33,7 +33,7 @@ from types import ModuleType
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from briefer.paraphrase import ParaphraseReport, _fold, _standard_spans, _WORD, detect, lexicon  # noqa: E402
+from briefer.paraphrase import ParaphraseReport, detect, lexicon, standard_phrases_in  # noqa: E402
 from briefer.pipeline import detect_paraphrase, make_brief  # noqa: E402
 from briefer.sentences import Sentence, split_sentences  # noqa: E402
 from briefer.sources import Source, load_sources  # noqa: E402
@@ -76,7 +76,9 @@ def eval_sources(eval_dir: Path) -> list[Source]:
     return sources
 
 
-def false_positives(sentences: dict[str, list[Sentence]], sources: Sequence[Source]) -> list[ParaphraseReport]:
+def false_positives(
+    sentences: dict[str, list[Sentence]], sources: Sequence[Source]
+) -> list[ParaphraseReport]:
     reports = [detect_paraphrase(s.id, sentences[s.id]) for s in sources]
     flagged = [r for r in reports if r.likely]
     words = sum(r.words for r in reports)
@@ -114,14 +116,20 @@ def seed_recall() -> None:
         f"  likely machine-paraphrased: {paraphrase.likely}, {len(paraphrase.matches)} spun phrases, "
         f"{paraphrase.per_1000_words} per 1,000 words"
     )
-    print(f"  standard terms in the brief: {len(found)} of {len(SEED_TERMS)}; missing: {', '.join(missing) or 'none'}")
+    print(
+        f"  standard terms in the brief: {len(found)} of {len(SEED_TERMS)}; missing: {', '.join(missing) or 'none'}"
+    )
+
+
+def _plain(phrase: str) -> str:
+    """A phrase for comparing: lower case, one space, no leading "the"."""
+    return " ".join(phrase.casefold().split()).removeprefix("the ")
 
 
 def _spun_recall(
     sentences: dict[str, list[Sentence]], sources: Sequence[Source], swaps: dict[str, list[str]], rate: float
 ) -> tuple[int, int, int, int]:
     """(phrases changed, found with their standard term, articles, articles flagged) for `swaps`."""
-    lex = lexicon()
     changed = found = flagged = 0
     for k, source in enumerate(sources):
         spun_lines: list[tuple[int, str]] = []
@@ -129,19 +137,15 @@ def _spun_recall(
         for sentence in sentences[source.id]:
             text, done = spin(sentence.text, swaps, rate=rate, seed=k * 10_000 + sentence.number)
             spun_lines.append((sentence.number, text))
-            tokens = [(m.start(), m.end(), _fold(m.group())) for m in _WORD.finditer(sentence.text)]
-            for first, last in _standard_spans([t[2] for t in tokens], lex.trie):
-                start, end = tokens[first][0], tokens[last - 1][1]
+            for start, end in standard_phrases_in(sentence.text):
                 if 1 <= sum(start <= swap.start < end for swap in done) <= 2:
                     targets.append((sentence.number, sentence.text[start:end]))
         report = detect(source.id, spun_lines)
         flagged += report.likely
         for number, original in targets:
             changed += 1
-            want = _fold(original).removeprefix("the ")
-            found += any(
-                m.sentence == number and _fold(m.standard).removeprefix("the ") == want for m in report.matches
-            )
+            want = _plain(original)
+            found += any(m.sentence == number and _plain(m.standard) == want for m in report.matches)
     return changed, found, len(sources), flagged
 
 
@@ -174,7 +178,9 @@ def overhead(sources: Sequence[Source]) -> None:
         for source in shuffled:
             if total >= CORPUS_CHARS:
                 break
-            corpus.append(Source(id=f"S{len(corpus) + 1}", path=source.path, title=source.title, text=source.text))
+            corpus.append(
+                Source(id=f"S{len(corpus) + 1}", path=source.path, title=source.title, text=source.text)
+            )
             total += len(source.text)
     started = time.perf_counter()
     brief = make_brief(corpus, jobs=1)

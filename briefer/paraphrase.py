@@ -144,13 +144,13 @@ def lexicon() -> _Lexicon:
         spun, _, standards = line.partition(":")
         spun_words = _words(spun)
         for standard in standards.split(","):
-            standard_words_ = _words(standard)
-            if spun_words and standard_words_ and spun_words != standard_words_:
-                swaps.setdefault(spun_words[0], []).append((spun_words, standard_words_))
-                standard_words.update(standard_words_)
+            replaced = _words(standard)
+            if spun_words and replaced and spun_words != replaced:
+                swaps.setdefault(spun_words[0], []).append((spun_words, replaced))
+                standard_words.update(replaced)
     open_words = {
         word
-        for words, written in forms.items()
+        for words in forms
         for i, word in enumerate(words)
         if word.isalpha()
         and word not in _FUNCTION_WORDS
@@ -215,6 +215,13 @@ def find_spun(text: str, lex: _Lexicon | None = None) -> list[tuple[int, int, st
         )
         for c in sorted(chosen, key=lambda c: c.first)
     ]
+
+
+def standard_phrases_in(text: str) -> list[tuple[int, int]]:
+    """Where `text` has a gazetteer phrase as written: (start, end) offsets, in order."""
+    tokens = list(_WORD.finditer(text))
+    spans = _standard_spans([_fold(m.group()).rstrip(".") for m in tokens], lexicon().trie)
+    return [(tokens[first].start(), tokens[last - 1].end()) for first, last in spans]
 
 
 def _standard_spans(words: Sequence[str], trie: _Node) -> list[tuple[int, int]]:

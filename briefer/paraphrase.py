@@ -92,6 +92,11 @@ class ParaphraseReport:
 class _Node:
     children: dict[str, _Node] = field(default_factory=dict)
     entry: Words | None = None
+    open_ending: list[_Node] = field(default_factory=list)
+    """Children an unlisted swap may stand for that end a phrase."""
+    open_before: dict[str, list[_Node]] = field(default_factory=dict)
+    """Children an unlisted swap may stand for, by the word that follows them: an unlisted swap is
+    tried only where the next word is as written, so a word costs one look-up, not one per child."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +161,7 @@ def lexicon() -> _Lexicon:
         and word not in _FUNCTION_WORDS
         and (word in standard_words or i not in capitalised[words])
     }
+    _index_open(root, open_words)
     return _Lexicon(
         root,
         forms,
@@ -165,12 +171,15 @@ def lexicon() -> _Lexicon:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Token:
-    start: int
-    end: int
-    word: str
-    written: str
+def _index_open(node: _Node, open_words: set[str]) -> None:
+    """Fill `open_ending` and `open_before` of `node` and the nodes below it."""
+    for word, child in node.children.items():
+        if word in open_words:
+            if child.entry is not None:
+                node.open_ending.append(child)
+            for following in child.children:
+                node.open_before.setdefault(following, []).append(child)
+        _index_open(child, open_words)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,15 +198,25 @@ def find_spun(text: str, lex: _Lexicon | None = None) -> list[tuple[int, int, st
     """The spun phrases in one sentence: (start, end, standard term, substitutions, whether one is
     of a word the synonym table does not list), in order."""
     lex = lex or lexicon()
-    tokens = [
-        _Token(m.start(), m.end(), _fold(m.group()).rstrip("."), m.group()) for m in _WORD.finditer(text)
+    tokens = list(_WORD.finditer(text))
+    words = [m.group().replace("’", "'").casefold().rstrip(".") for m in tokens]
+    root = lex.trie
+    # A phrase starts with a gazetteer word, a spun word, or an unlisted swap before a second word.
+    starts = [
+        i
+        for i, word in enumerate(words)
+        if word in root.children
+        or word in lex.swaps
+        or (i + 1 < len(words) and words[i + 1] in root.open_before)
     ]
-    words = [t.word for t in tokens]
-    standard_spans = _standard_spans(words, lex.trie)
+    if not starts:
+        return []
+    standard_spans = _standard_spans(words, root)
     found: list[_Candidate] = []
-    for i in range(len(tokens)):
-        candidates = [c for c in _walk(words, i, lex) if _acceptable(c, tokens, lex, standard_spans)]
-        found.extend(_unambiguous(candidates))
+    for i in starts:
+        candidates = [c for c in _walk(words, i, lex) if _acceptable(c, words, tokens, lex, standard_spans)]
+        if candidates:
+            found.extend(_unambiguous(candidates))
     chosen: list[_Candidate] = []
     taken: set[int] = set()
     for candidate in sorted(found, key=lambda c: (c.unknown, -(c.last - c.first), c.edits, c.first)):
@@ -207,9 +226,9 @@ def find_spun(text: str, lex: _Lexicon | None = None) -> list[tuple[int, int, st
             taken |= span
     return [
         (
-            tokens[c.first].start,
-            tokens[c.last - 1].end,
-            _shown(lex.forms[c.entry], text[tokens[c.first].start : tokens[c.last - 1].end]),
+            tokens[c.first].start(),
+            tokens[c.last - 1].end(),
+            _shown(lex.forms[c.entry], text[tokens[c.first].start() : tokens[c.last - 1].end()]),
             c.edits,
             c.unknown,
         )
@@ -262,23 +281,27 @@ def _walk(words: Sequence[str], first: int, lex: _Lexicon) -> list[_Candidate]:
                 target = target.children.get(standard_word) if target else None
             if target is not None:
                 step(target, at + len(spun), edits + 1, unknown, (*swapped, at))
-        if not unknown and word.isalpha() and word not in _FUNCTION_WORDS and exact is None:
-            for child_word, child in node.children.items():
-                if child_word != word and child_word in lex.open_words:
-                    step(child, at + 1, edits + 1, True, (*swapped, at))
+        if not unknown and exact is None and word.isalpha() and word not in _FUNCTION_WORDS:
+            following = words[at + 1] if at + 1 < len(words) else ""
+            for child in [*node.open_before.get(following, ()), *node.open_ending]:
+                step(child, at + 1, edits + 1, True, (*swapped, at))
 
     step(lex.trie, first, 0, False, ())
     return found
 
 
 def _acceptable(
-    candidate: _Candidate, tokens: Sequence[_Token], lex: _Lexicon, standard_spans: Sequence[tuple[int, int]]
+    candidate: _Candidate,
+    words: Sequence[str],
+    tokens: Sequence[re.Match[str]],
+    lex: _Lexicon,
+    standard_spans: Sequence[tuple[int, int]],
 ) -> bool:
     """Whether a candidate is a spun phrase: not standard usage itself, and no name taken for a word."""
     first, last = candidate.first, candidate.last
     if any(a <= first and last <= b for a, b in standard_spans):
         return False  # inside a phrase written as the gazetteer has it: standard usage
-    exact = [tokens[i].word for i in range(first, last) if i not in candidate.swapped]
+    exact = [words[i] for i in range(first, last) if i not in candidate.swapped]
     if not any(word not in _FUNCTION_WORDS for word in exact):
         return False  # the phrase's sense is all swapped: nothing ties it to the standard term
     if candidate.unknown:
@@ -294,7 +317,7 @@ def _acceptable(
             return False  # a standard phrase with a word before or after it ("national security team")
     capitals = lex.capitalised[candidate.entry]
     for at in candidate.swapped:
-        written = tokens[at].written
+        written = tokens[at].group()
         position = min(at - first, len(candidate.entry) - 1)
         # "Assembly" in mid-sentence is a name ("National Assembly"), not a spun "meeting".
         if at > 0 and written[:1].isupper() and position not in capitals:

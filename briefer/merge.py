@@ -236,9 +236,9 @@ def merge_points(findings: Sequence[Finding], order: Mapping[str, int]) -> list[
     """One finding per point: the same point made twice keeps all citations and the best score.
 
     Two points from different sources are the same point when at least `SAME_POINT` of
-    their content words (spun phrases in standard terms) are shared (Jaccard), and they give no different number, date
-    or place; from the same source they must share `_NEAR_DUPLICATE` of them. Candidates
-    are found through an index of content words.
+    their content words are shared (Jaccard; spun phrases read in standard terms), and they
+    give no different number, date or place; from the same source they must share
+    `_NEAR_DUPLICATE` of them. Candidates are found through an index of content words.
     """
     merged: list[tuple[_PointKey, Finding]] = []
     postings: dict[str, list[int]] = {}

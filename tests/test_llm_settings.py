@@ -134,8 +134,9 @@ def test_dry_run_shows_calls_and_cost_and_sends_nothing(tmp_path: Path) -> None:
     assert "Calls (1 chunk packed into 1 call):" in out
     assert "  1  S1:1-28  871 tokens of text" in out
     assert "Would send 1 of 1 call:" in out
+    # The seed is machine-paraphrased: its prompt also names its spun phrases (about 450 tokens).
     assert (
-        "Estimated cost: $0.0002 input + at most $0.0012 output (at $0.15 / $0.6 per million tokens)." in out
+        "Estimated cost: $0.0003 input + at most $0.0012 output (at $0.15 / $0.6 per million tokens)." in out
     )
     a, b = tmp_path / "a.txt", tmp_path / "b.txt"
     a.write_text("Anna Berg met Jonas Dahl in Geneva on Monday. They discussed trade.\n")

@@ -38,12 +38,23 @@ class Unsupported(BaseModel):
     detail: str = ""
 
 
+class StandardTerm(BaseModel):
+    """A machine-paraphrased phrase as the source writes it, and the standard term it stands for."""
+
+    model_config = ConfigDict(frozen=True)
+
+    phrase: str
+    standard: str
+
+
 class Item(BaseModel):
     """One line of a section, with the sentences it came from.
 
     People items also carry `name` and `role`; `supported` is False when the
     cited sentences do not back the text, with the reason in `unsupported` (only
     engines that write in their own words set them; quoted sentences need no check).
+    From a likely machine-paraphrased source, `standard_terms` lists the spun phrases
+    the text holds with their standard terms, and `role_standard` is the role in standard terms.
     """
 
     text: str
@@ -53,6 +64,8 @@ class Item(BaseModel):
     supported: bool | None = None
     unsupported: Unsupported | None = None
     sources: int | None = Field(default=None, description="how many sources the citations span")
+    role_standard: str | None = None
+    standard_terms: list[StandardTerm] | None = None
 
 
 class PersonItem(Item):
@@ -67,8 +80,26 @@ class Section(BaseModel):
     items: list[Item] = Field(default_factory=list)
 
 
+class SpunMatch(BaseModel):
+    """A spun phrase found in sentence `sentence` of a source, and its standard term."""
+
+    sentence: int
+    phrase: str
+    standard: str
+
+
+class Paraphrase(BaseModel):
+    """Whether a source is likely machine-paraphrased ("spun"), its rate of spun phrases per
+    thousand words, and the phrases found."""
+
+    likely: bool
+    per_1000_words: float
+    matches: list[SpunMatch] = Field(default_factory=list)
+
+
 class SourceInfo(BaseModel):
-    """A source as the brief lists it: `items` is how many of the brief's items cite it."""
+    """A source as the brief lists it: `items` is how many of the brief's items cite it;
+    `paraphrase` says whether it is likely machine-paraphrased."""
 
     id: str
     path: str
@@ -77,6 +108,7 @@ class SourceInfo(BaseModel):
     chars: int | None = None
     sentences: int | None = None
     items: int | None = None
+    paraphrase: Paraphrase | None = None
 
 
 class EngineInfo(BaseModel):

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from briefer.tokens import DEFAULT_ENCODING, get_encoding
 
 if TYPE_CHECKING:
+    from briefer.paraphrase import SpunPhrase
     from briefer.sentences import Sentence
 
 # Leaves room in an 8k-token context for the instructions and the model's answer.
@@ -27,6 +28,8 @@ class Chunk:
     index: int
     sentences: tuple[Sentence, ...]
     tokens: int
+    spun: tuple[SpunPhrase, ...] = ()
+    """Spun phrases in these sentences, when their source is likely machine-paraphrased."""
 
     @property
     def text(self) -> str:

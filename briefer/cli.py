@@ -63,6 +63,7 @@ Examples:
   brief article.txt --base-url http://localhost:11434/v1 --model llama3.2
   brief article.txt --engine local --model model.gguf --dry-run
   brief batch jobs.jsonl --out briefs/   many briefs (see: brief batch --help)
+  brief check-paraphrase a.txt b.txt     is a source machine-paraphrased ("spun")?
 
 \b
 Exit codes: 0 brief written, 1 run failed, 2 bad usage or input,
@@ -235,6 +236,37 @@ def brief_command(
     write_output(output, text)
     if not quiet:
         err.print(f"Wrote {_safe(str(output))}", markup=False)
+
+
+@click.command(
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="Exit codes: 0 checked (whatever the verdict), 2 bad usage or input.",
+)
+@click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
+@click.option(
+    "-f",
+    "--format",
+    "output_format",
+    type=click.Choice(("text", "json")),
+    default="text",
+    show_default=True,
+    help="text: a verdict line per source, then its spun phrases; json: the sources[] of a brief's JSON.",
+)
+def check_paraphrase_command(sources: tuple[str, ...], output_format: str) -> None:
+    """Say whether each SOURCE is likely machine-paraphrased ("spun"), and list its spun phrases
+    with the standard terms they stand for. Nothing is briefed."""
+    import json
+
+    from briefer.pipeline import check_paraphrase
+    from briefer.render import render_paraphrase_check
+    from briefer.sources import load_sources
+
+    checked = check_paraphrase(load_sources(sources))
+    if output_format == "json":
+        shown = [source.model_dump(exclude_none=True) for source in checked]
+        sys.stdout.write(json.dumps({"sources": shown}, indent=2, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(render_paraphrase_check(checked))
 
 
 @click.group(
@@ -413,6 +445,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         command, prog, args = templates_command, "brief templates", args[1:]
     elif args[:1] == ["batch"] and not Path("batch").exists():
         command, prog, args = batch_command, "brief batch", args[1:]
+    elif args[:1] == ["check-paraphrase"] and not Path("check-paraphrase").exists():
+        command, prog, args = check_paraphrase_command, "brief check-paraphrase", args[1:]
     else:
         command, prog = brief_command, "brief"
     previous = _on_sigterm(_terminate)

@@ -31,7 +31,8 @@ class Finding:
     `score` ranks candidates of the same section (`fit`, when set, says how well the text fits
     the section itself); `name` and `role` are set for people.
     `supported` is set by verification for items in an engine's own words (None for
-    quoted sentences), with the reason in `unsupported` when it is False.
+    quoted sentences), with the reason in `unsupported` when it is False. `terms` and
+    `role_standard` are set from the spun phrases of the cited sentences (`briefer.paraphrase`).
     """
 
     section: str
@@ -45,6 +46,10 @@ class Finding:
     section a sentence goes to is decided by fit."""
     supported: bool | None = None
     unsupported: Unsupported | None = None
+    terms: list[tuple[str, str]] = field(default_factory=list)
+    """Spun phrases in the text, with their standard terms (from likely-spun sources)."""
+    role_standard: str | None = None
+    """The role in standard terms, when it holds a spun phrase."""
 
 
 @dataclass(slots=True)

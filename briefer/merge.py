@@ -14,9 +14,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from briefer.brief import Citation, Item, Section, Unsupported
+from briefer.brief import Citation, Item, Section, StandardTerm, Unsupported
 from briefer.findings import Finding
 from briefer.numbers import WORD_NUMBERS, quantities
+from briefer.paraphrase import with_standard
 from briefer.people import fold, places_in, same_person, surname
 from briefer.sentences import Sentence, stop_words
 from briefer.templates import SectionSpec, Template
@@ -184,10 +185,16 @@ class _Person:
     refs: list[Ref] = field(default_factory=list)
     supported: list[bool] = field(default_factory=list)
     unsupported: list[Unsupported] = field(default_factory=list)
+    standard_of: dict[str, str] = field(default_factory=dict)
+    """A spun role's standard form ("International Minister" → "Foreign Minister")."""
+    terms: dict[str, str] = field(default_factory=dict)
 
 
 def merge_people(findings: Sequence[Finding], order: Mapping[str, int]) -> list[Finding]:
     """One finding per person: "Rubio" joins "Marco Rubio"; the most specific role wins.
+
+    Roles are compared in standard terms, so "International Minister" in a spun source and
+    "Foreign Minister" in a clean one are one role, written as the clean source writes it.
 
     People are ordered by how central they are across the sources: how many sources name
     them, then how many sentences, then by first mention.
@@ -218,10 +225,14 @@ def merge_people(findings: Sequence[Finding], order: Mapping[str, int]) -> list[
         if finding.role:
             person.roles.append(finding.role)
             person.role_refs.extend(finding.refs)
+            if finding.role_standard:
+                person.standard_of[finding.role] = finding.role_standard
+        person.terms.update(finding.terms)
     merged: list[Finding] = []
     for person in people:
         refs = sorted(dict.fromkeys(person.refs), key=lambda r: _position(r, order))
-        role = _most_specific(person.roles)
+        role = _standard_role(person)
+        role_standard = person.standard_of.get(role) if role else None
         first_role_ref = next((r for r in person.role_refs if role and r in refs), None)
         if first_role_ref is not None:
             refs.remove(first_role_ref)
@@ -238,6 +249,8 @@ def merge_people(findings: Sequence[Finding], order: Mapping[str, int]) -> list[
                 score=len(refs),
                 supported=supported,
                 unsupported=person.unsupported[0] if supported is False else None,
+                terms=[(p, s) for p, s in person.terms.items() if role and fold(p) in fold(role)],
+                role_standard=role_standard,
             )
         )
     merged.sort(
@@ -248,6 +261,17 @@ def merge_people(findings: Sequence[Finding], order: Mapping[str, int]) -> list[
         )
     )
     return merged
+
+
+def _standard_role(person: _Person) -> str | None:
+    """The most specific of a person's roles, compared in standard terms; as written where a
+    source writes it in standard terms, else as the spun source writes it."""
+    standard = [fold(person.standard_of.get(role, role)) for role in person.roles]
+    chosen = _most_specific(standard)
+    if chosen is None:
+        return None
+    same = [role for role, key in zip(person.roles, standard, strict=True) if key == chosen]
+    return next((role for role in same if role not in person.standard_of), same[0])
 
 
 def _most_specific(roles: Sequence[str]) -> str | None:
@@ -263,15 +287,15 @@ def merge_points(findings: Sequence[Finding], order: Mapping[str, int]) -> list[
     """One finding per point: the same point made twice keeps all citations and the best score.
 
     Two points from different sources are the same point when at least `SAME_POINT` of
-    their content words are shared (Jaccard), and they give no different number, date
-    or place; from the same source they must share `_NEAR_DUPLICATE` of them. Candidates
-    are found through an index of content words.
+    their content words are shared (Jaccard; spun phrases read in standard terms), and they
+    give no different number, date or place; from the same source they must share
+    `_NEAR_DUPLICATE` of them. Candidates are found through an index of content words.
     """
     merged: list[tuple[_PointKey, Finding]] = []
     postings: dict[str, list[int]] = {}
     by_ref: dict[Ref, int] = {}
     for finding in sorted(findings, key=lambda f: (-f.score, _position(f.refs[0], order))):
-        key = _point_key(finding.text)
+        key = _point_key(with_standard(finding.text, finding.terms))
         target = next((by_ref[r] for r in finding.refs if r in by_ref), None)
         if target is None and key.words:
             shared = Counter(i for word in key.words for i in postings.get(word, ()))
@@ -298,6 +322,7 @@ def merge_points(findings: Sequence[Finding], order: Mapping[str, int]) -> list[
                 fit=finding.fit,
                 supported=finding.supported,
                 unsupported=finding.unsupported,
+                terms=list(finding.terms),
             )
             merged.append((key, copy))
             for word in key.words:
@@ -363,6 +388,8 @@ def _item(finding: Finding, sentences: Mapping[str, Sequence[Sentence]], people:
         supported=finding.supported,
         unsupported=finding.unsupported if finding.supported is False else None,
         sources=len(per_source),
+        role_standard=finding.role_standard if people else None,
+        standard_terms=[StandardTerm(phrase=p, standard=s) for p, s in finding.terms] or None,
     )
 
 

@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from briefer import verify
-from briefer.brief import Brief, EngineInfo, Section, SourceInfo, Usage, brief_model
+from briefer.brief import Brief, EngineInfo, Paraphrase, Section, SourceInfo, SpunMatch, Usage, brief_model
 from briefer.chunking import DEFAULT_CHUNK_TOKENS, Chunk, chunk_sentences
 from briefer.config import get_engine
 from briefer.differences import DIFFERENCES_KEY, DIFFERENCES_TITLE
 from briefer.engines import Engine
 from briefer.findings import Findings
 from briefer.merge import difference_items, merge
+from briefer.paraphrase import ParaphraseReport, annotate, detect, spun_by_sentence
 from briefer.sentences import Sentence, iter_sentences, split_sentences
 from briefer.sources import Source
 from briefer.templates import Template, load_template
@@ -37,9 +38,13 @@ ProgressCallback = Callable[[Progress], None]
 def prepare(
     sources: Sequence[Source], chunk_tokens: int = DEFAULT_CHUNK_TOKENS
 ) -> tuple[dict[str, list[Sentence]], list[Chunk]]:
-    """Split sources into numbered sentences and pack them into chunks."""
+    """Split sources into numbered sentences and pack them into chunks (with the spun phrases of
+    a likely machine-paraphrased source, as a run sends them)."""
     sentences = split_sentences(sources)
-    chunks = [chunk for source in sources for chunk in chunk_sentences(sentences[source.id], chunk_tokens)]
+    chunks = []
+    for source in sources:
+        spun = detect_paraphrase(source.id, sentences[source.id])
+        chunks += [with_spun(chunk, spun) for chunk in chunk_sentences(sentences[source.id], chunk_tokens)]
     return sentences, chunks
 
 
@@ -67,13 +72,17 @@ def make_brief(
     report = on_progress or (lambda progress: None)
     report(Progress("sources", len(sources), len(sources)))
     sentences: dict[str, list[Sentence]] = {}
+    paraphrases: dict[str, ParaphraseReport] = {}
 
     def chunks() -> Iterator[Chunk]:
-        """Each source's chunks as soon as its sentences are split; `sentences` fills up meanwhile."""
+        """Each source's chunks as soon as its sentences are split, with the spun phrases of a
+        likely-spun source; `sentences` and `paraphrases` fill up meanwhile."""
         for done, (source_id, numbered) in enumerate(iter_sentences(sources, jobs), start=1):
             sentences[source_id] = numbered
+            paraphrases[source_id] = spun = detect_paraphrase(source_id, numbered)
             report(Progress("sentences", done, len(sources)))
-            yield from chunk_sentences(numbered, chunk_tokens)
+            for chunk in chunk_sentences(numbered, chunk_tokens):
+                yield with_spun(chunk, spun)
 
     order = [s.id for s in sources]
     try:
@@ -93,8 +102,11 @@ def make_brief(
         engine.close()
     verified = reduced.items
     differences = verify.keep_differences(found.items, sentences, verification)
+    spun = spun_by_sentence(paraphrases.values())
+    annotate([*verified, *differences], spun)
     if not engine.verbatim:
-        verify.check_support([*verified, *differences], sentences)
+        standard = {ref: [(m.phrase, m.standard) for m in matches] for ref, matches in spun.items()}
+        verify.check_support([*verified, *differences], sentences, standard)
     verify.count_unsupported([*verified, *differences], verification)
     if strict:
         verified = [f for f in verified if f.supported is not False]
@@ -128,6 +140,7 @@ def make_brief(
                     chars=len(s.text),
                     sentences=len(sentences[s.id]),
                     items=citing[s.id],
+                    paraphrase=paraphrase_info(paraphrases[s.id]),
                 )
                 for s in sources
             ],
@@ -137,6 +150,51 @@ def make_brief(
             "usage": usage,
             "verification": verification,
         }
+    )
+
+
+def detect_paraphrase(source: str, numbered: Sequence[Sentence]) -> ParaphraseReport:
+    """The spun phrases of one source's numbered sentences, and the verdict."""
+    return detect(source, ((s.number, s.text) for s in numbered))
+
+
+def check_paraphrase(sources: Sequence[Source], jobs: int = 1) -> list[SourceInfo]:
+    """Each source with its paraphrase report (`SourceInfo.paraphrase`) and nothing else: for
+    screening sources before briefing them."""
+    found: list[SourceInfo] = []
+    by_id = {source.id: source for source in sources}
+    for source_id, numbered in iter_sentences(sources, jobs):
+        source = by_id[source_id]
+        found.append(
+            SourceInfo(
+                id=source.id,
+                path=source.path,
+                title=source.title,
+                date=source.date,
+                chars=len(source.text),
+                sentences=len(numbered),
+                paraphrase=paraphrase_info(detect_paraphrase(source_id, numbered)),
+            )
+        )
+    return found
+
+
+def with_spun(chunk: Chunk, report: ParaphraseReport) -> Chunk:
+    """`chunk` with the spun phrases of its sentences, when its source is likely spun."""
+    if not report.likely:
+        return chunk
+    numbers = {s.number for s in chunk.sentences}
+    return replace(chunk, spun=tuple(m for m in report.matches if m.sentence in numbers))
+
+
+def paraphrase_info(report: ParaphraseReport) -> Paraphrase:
+    """A source's paraphrase report as the brief's JSON gives it."""
+    return Paraphrase(
+        likely=report.likely,
+        per_1000_words=round(report.per_1000_words, 2),
+        matches=[
+            SpunMatch(sentence=m.sentence, phrase=m.phrase, standard=m.standard) for m in report.matches
+        ],
     )
 
 

@@ -26,3 +26,12 @@ def one_line(text: str) -> str:
     name or a template title must not start a heading of its own.
     """
     return safe(" ".join(text.split()))
+
+
+def inline(text: str) -> str:
+    """Part of a line made `safe`: every run of whitespace is one space, kept at either end, so
+    that parts joined together read as the whole."""
+    return safe(_WHITESPACE.sub(" ", text))
+
+
+_WHITESPACE = re.compile(r"\s+")

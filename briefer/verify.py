@@ -29,6 +29,7 @@ from briefer.brief import Section, Unsupported, Verification
 from briefer.errors import RunError
 from briefer.findings import Finding
 from briefer.numbers import quantities, shown
+from briefer.paraphrase import with_standard
 from briefer.people import fold
 from briefer.sentences import Sentence
 from briefer.templates import Template
@@ -152,11 +153,26 @@ def exists(ref: Ref, sentences: Mapping[str, Sequence[Sentence]]) -> bool:
 # ---------------------------------------------------------------- support
 
 
-def check_support(findings: Iterable[Finding], sentences: Mapping[str, Sequence[Sentence]]) -> None:
-    """Mark each finding supported or not by its cited sentences (`supported`, `unsupported`)."""
+def check_support(
+    findings: Iterable[Finding],
+    sentences: Mapping[str, Sequence[Sentence]],
+    standard_terms: Mapping[Ref, Sequence[tuple[str, str]]] | None = None,
+) -> None:
+    """Mark each finding supported or not by its cited sentences (`supported`, `unsupported`).
+
+    A cited sentence with machine-paraphrased phrases (`standard_terms`: (phrase, standard)
+    by sentence) also counts in standard terms: a line may say "Foreign Minister" where the
+    sentence has the spun "International Minister".
+    """
     aliases: dict[str, frozenset[str]] = {}
+    terms = standard_terms or {}
     for finding in findings:
         cited = [sentences[source][number - 1].text for source, number in finding.refs]
+        cited += [
+            with_standard(sentences[ref[0]][ref[1] - 1].text, terms[ref])
+            for ref in finding.refs
+            if ref in terms
+        ]
         for source in {source for source, _ in finding.refs}:
             if source not in aliases:
                 aliases[source] = name_aliases(s.text for s in sentences[source])

@@ -26,6 +26,7 @@ LAYERS: list[tuple[str, list[str]]] = [
         "the steps every engine shares",
         [
             "briefer.verify",
+            "briefer.paraphrase",
             "briefer.merge",
             "briefer.differences",
             "briefer.salience",

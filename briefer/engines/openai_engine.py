@@ -27,6 +27,7 @@ from briefer.llm.prompt import extract_messages, sentence_ids
 from briefer.llm.reduce import REDUCE_BUDGET
 from briefer.llm.schema import SCHEMA_NAME, answer_model, sections_schema
 from briefer.llm.transport import TokenMeter
+from briefer.paraphrase import SpunPhrase
 from briefer.redact import mask_url
 from briefer.sentences import Sentence
 from briefer.settings import Settings
@@ -82,7 +83,10 @@ class OpenAIEngine(Engine):
         for chunk in chunks:
             if unit is not None and unit.tokens + chunk.tokens <= max_tokens:
                 unit = replace(
-                    unit, sentences=unit.sentences + chunk.sentences, tokens=unit.tokens + chunk.tokens
+                    unit,
+                    sentences=unit.sentences + chunk.sentences,
+                    tokens=unit.tokens + chunk.tokens,
+                    spun=unit.spun + chunk.spun,
                 )
                 continue
             if unit is not None:
@@ -141,7 +145,7 @@ class OpenAIEngine(Engine):
                 self._asker = None
 
     def extract(self, chunk: Chunk, template: Template) -> Findings:
-        return self._extract(chunk.sentences, template, splits=0)
+        return self._extract(chunk.sentences, template, splits=0, spun=chunk.spun)
 
     def reduce(
         self,
@@ -191,9 +195,11 @@ class OpenAIEngine(Engine):
                 known = self._models[template.name] = (template, answer_model(template))
             return known[1]
 
-    def _extract(self, sentences: Sequence[Sentence], template: Template, splits: int) -> Findings:
+    def _extract(
+        self, sentences: Sequence[Sentence], template: Template, splits: int, spun: Sequence[SpunPhrase] = ()
+    ) -> Findings:
         schema = sections_schema(template, sentence_ids(sentences))
-        messages = extract_messages(template, sentences)
+        messages = extract_messages(template, sentences, spun)
         budget = sections_budget(template)
         answer, usage = self.asker().ask(messages, schema, SCHEMA_NAME, self.answer_model(template), budget)
         spent = Findings(usage=usage)
@@ -207,5 +213,5 @@ class OpenAIEngine(Engine):
             )
         half = len(sentences) // 2
         for part in (sentences[:half], sentences[half:]):
-            spent.add(self._extract(part, template, splits + 1))
+            spent.add(self._extract(part, template, splits + 1, spun))
         return spent

@@ -118,7 +118,7 @@ def planned_requests(
             _span(unit),
             unit.tokens,
             ChatRequest(
-                extract_messages(template, unit.sentences),
+                extract_messages(template, unit.sentences, unit.spun),
                 sections_schema(template, sentence_ids(unit.sentences)),
                 SCHEMA_NAME,
                 extract_limit,

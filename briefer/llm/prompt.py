@@ -13,6 +13,7 @@ from functools import lru_cache
 from string import Template as TextTemplate
 from typing import Any
 
+from briefer.paraphrase import SpunPhrase, hint_lines
 from briefer.sentences import Sentence
 from briefer.templates import SectionSpec, Template, builtin_dir
 
@@ -50,13 +51,25 @@ def _section_line(spec: SectionSpec) -> str:
     return f"- {spec.key}{kind}: {' '.join(spec.description.split())}"
 
 
-def extract_messages(template: Template, sentences: Sequence[Sentence]) -> list[Message]:
-    """System and user messages asking for `template`'s sections from `sentences`."""
+SPUN_HINT = (
+    "Some sentences come from a machine-paraphrased source: a program swapped words for synonyms "
+    "regardless of sense. These phrases in them stand for standard terms; write the standard term:"
+)
+
+
+def extract_messages(
+    template: Template, sentences: Sequence[Sentence], spun: Sequence[SpunPhrase] = ()
+) -> list[Message]:
+    """System and user messages asking for `template`'s sections from `sentences`; `spun`, the
+    spun phrases of a likely machine-paraphrased source, are named with their standard terms."""
+    shown = {(s.source, s.number) for s in sentences}
+    hints = hint_lines(m for m in spun if (m.source, m.sentence) in shown)
     system = prompt_text("extract").substitute(
         title=template.title,
         description=" ".join(template.description.split()),
         instructions=" ".join(template.instructions.split()),
         sections="\n".join(_section_line(spec) for spec in template.sections),
+        paraphrase="\n".join([SPUN_HINT, *hints]) if hints else "",
     )
     return [
         {"role": "system", "content": _tidy(system)},

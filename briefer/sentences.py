@@ -325,7 +325,7 @@ def iter_sentences(sources: Sequence[Source], jobs: int = 1) -> Iterator[tuple[s
         raise ValueError("jobs must be at least 1")
     groups = _groups(sources)
     parsed: Iterator[tuple[_Group, list[list[_Parsed]]]]
-    context = _worker_context() if jobs > 1 else None
+    context = worker_context() if jobs > 1 else None
     chars = sum(len(s.text) for s in sources)
     if context is not None and chars >= PARALLEL_MIN_CHARS[context.get_start_method()]:
         parsed = _parse_in_workers(sources, groups, jobs, context)
@@ -427,7 +427,7 @@ def _parse_in_workers(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _worker_context() -> BaseContext:
+def worker_context() -> BaseContext:
     """Fork workers from a process with one thread: they start at once and share the loaded model.
     Forking a process that runs threads (a progress display, a model server) can leave a lock
     held forever in the child, so such a process spawns fresh ones, which load the model; so

@@ -80,7 +80,7 @@ def test_workers_split_exactly_as_one_process(
 
 
 def test_a_process_with_one_thread_forks_its_workers() -> None:
-    code = "from briefer.sentences import _worker_context; print(_worker_context().get_start_method())"
+    code = "from briefer.sentences import worker_context; print(worker_context().get_start_method())"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60
     )

@@ -1,9 +1,11 @@
 """Running a batch's jobs on this machine: in this process, or in worker processes.
 
 With one worker and an engine that works on this CPU, jobs run here, one after
-another. Otherwise `workers` processes start (spawned, so nothing of this
-process's threads is copied), each loading spaCy once and taking jobs from a
-queue. With an LLM engine each process runs up to `--concurrency` jobs at once in
+another. Otherwise `workers` processes start, each with spaCy loaded once, and
+take jobs from a queue. On Linux, from a process with no other thread, they are
+forked after spaCy is loaded here, so they start at once and share the model;
+otherwise they are spawned (nothing of this process's threads is copied) and
+each loads it. With an LLM engine each process runs up to `--concurrency` jobs at once in
 threads, since they mostly wait on the model, and every model call of every
 process takes a slot of one shared semaphore of `--concurrency` slots, so the
 batch as a whole keeps the provider's limit. A worker whose parent dies exits.
@@ -11,7 +13,6 @@ batch as a whole keeps the provider's limit. A worker whose parent dies exits.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import queue
 import signal
@@ -50,17 +51,17 @@ class LocalExecutor:
         yield from self._run_in_processes(jobs)
 
     def _run_in_processes(self, jobs: Sequence[Job]) -> Iterator[JobResult]:
-        context = multiprocessing.get_context("spawn")
+        from briefer.sentences import load_nlp, worker_context
+
+        context: Any = worker_context()  # a fork or spawn context: both make Processes
+        if context.get_start_method() == "fork":
+            load_nlp()  # before the fork, so that the workers inherit it
         tasks: Any = context.Queue()
         results: Any = context.Queue()
         self._queues = [tasks, results]
         limit = context.BoundedSemaphore(self.options.settings.concurrency)
         workers = min(self.workers, len(jobs))
-        for job in jobs:
-            tasks.put(job)
-        for _ in range(workers * self.threads):
-            tasks.put(None)
-        for number in range(workers):
+        for number in range(workers):  # before any job is queued: no queue thread runs at a fork
             process = context.Process(
                 target=_worker_main,
                 args=(self.options, tasks, results, limit, self.threads, os.getpid()),
@@ -69,6 +70,10 @@ class LocalExecutor:
             )
             process.start()
             self._processes.append(process)
+        for job in jobs:
+            tasks.put(job)
+        for _ in range(workers * self.threads):
+            tasks.put(None)
         left = len(jobs)
         while left:
             try:
@@ -103,6 +108,7 @@ def _worker_main(
 ) -> None:
     """A worker process: load once, then run jobs from `tasks` in `threads` threads until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the batch's to handle
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked worker must not inherit the batch's handler
     from briefer.llm.limit import share_call_limit
 
     share_call_limit(limit)

@@ -27,12 +27,7 @@ def check_output(path: Path, sources: Sequence[str] = ()) -> None:
     `sources` (the SOURCE arguments); call it before reading anything."""
     if str(path) == STDOUT:
         return
-    try:
-        mode: int | None = os.stat(path).st_mode
-    except FileNotFoundError:
-        mode = None
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    mode = _mode(path, UsageError)
     if mode is not None and stat.S_ISDIR(mode):
         raise UsageError(f"cannot write {path}: it is a directory")
     target = Path(os.path.realpath(path))
@@ -53,16 +48,22 @@ def check_output(path: Path, sources: Sequence[str] = ()) -> None:
 
 def write_output(path: Path, text: str) -> None:
     """Write `text` to `path`: special files directly, regular files atomically (see the module doc)."""
-    try:
-        mode: int | None = os.stat(path).st_mode
-    except FileNotFoundError:
-        mode = None
-    except OSError as exc:
-        raise RunError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    mode = _mode(path, RunError)
     if mode is not None and not stat.S_ISREG(mode):
         _write_special(path, text)
     else:
         _write_atomic(path, Path(os.path.realpath(path)), text, mode)
+
+
+def _mode(path: Path, error: type[UsageError] | type[RunError]) -> int | None:
+    """The mode of what `path` names (following a symlink), None if nothing is there; other
+    failures are an `error` saying the path cannot be written."""
+    try:
+        return os.stat(path).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise error(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 def _write_special(path: Path, text: str) -> None:

@@ -132,17 +132,7 @@ def make_brief(
             "title": _title(template, sources),
             "template": template.name,
             "sources": [
-                SourceInfo(
-                    id=s.id,
-                    path=s.path,
-                    title=s.title,
-                    date=s.date,
-                    chars=len(s.text),
-                    sentences=len(sentences[s.id]),
-                    items=citing[s.id],
-                    paraphrase=paraphrase_info(paraphrases[s.id]),
-                )
-                for s in sources
+                _source_info(s, sentences[s.id], paraphrases[s.id], items=citing[s.id]) for s in sources
             ],
             "sections": [section.model_dump() for section in sections],
             "differences": [item.model_dump() for item in different],
@@ -150,6 +140,22 @@ def make_brief(
             "usage": usage,
             "verification": verification,
         }
+    )
+
+
+def _source_info(
+    source: Source, numbered: Sequence[Sentence], paraphrase: ParaphraseReport, items: int | None = None
+) -> SourceInfo:
+    """What the brief says of `source`: its metadata, size, the items citing it and its paraphrase verdict."""
+    return SourceInfo(
+        id=source.id,
+        path=source.path,
+        title=source.title,
+        date=source.date,
+        chars=len(source.text),
+        sentences=len(numbered),
+        items=items,
+        paraphrase=paraphrase_info(paraphrase),
     )
 
 
@@ -165,17 +171,7 @@ def check_paraphrase(sources: Sequence[Source], jobs: int = 1) -> list[SourceInf
     by_id = {source.id: source for source in sources}
     for source_id, numbered in iter_sentences(sources, jobs):
         source = by_id[source_id]
-        found.append(
-            SourceInfo(
-                id=source.id,
-                path=source.path,
-                title=source.title,
-                date=source.date,
-                chars=len(source.text),
-                sentences=len(numbered),
-                paraphrase=paraphrase_info(detect_paraphrase(source_id, numbered)),
-            )
-        )
+        found.append(_source_info(source, numbered, detect_paraphrase(source_id, numbered)))
     return found
 
 

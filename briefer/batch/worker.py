@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from briefer.batch.jobs import Job
 from briefer.errors import BriefError
+from briefer.safe_text import one_line
 from briefer.settings import Settings
 
 if TYPE_CHECKING:
@@ -80,9 +81,9 @@ class JobRunner:
             brief = self._brief(job)
             outputs = render_outputs(brief, self.options.formats)
         except BriefError as exc:
-            return JobResult(job.id, "failed", _one_line(str(exc)), time.monotonic() - started)
+            return JobResult(job.id, "failed", one_line(str(exc)), time.monotonic() - started)
         except Exception as exc:  # one broken job must not end the others
-            error = f"internal error: {type(exc).__name__}: {_one_line(str(exc))}"
+            error = f"internal error: {type(exc).__name__}: {one_line(str(exc))}"
             return JobResult(job.id, "failed", error, time.monotonic() - started)
         usage = brief.usage
         return JobResult(
@@ -119,7 +120,3 @@ def render_outputs(brief: Brief, formats: tuple[str, ...]) -> dict[str, str]:
 
     renderers = {"json": render_json, "markdown": render_markdown, "html": render_html}
     return {fmt: renderers[fmt](brief) for fmt in formats}
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())

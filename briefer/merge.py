@@ -302,11 +302,9 @@ def merge_points(findings: Sequence[Finding], order: Mapping[str, int]) -> list[
             sources = {source for source, _ in finding.refs}
             for i, count in shared.most_common():
                 seen_key, seen = merged[i]
-                overlap = count / len(key.words | seen_key.words)
-                if overlap < SAME_POINT:
+                if count / len(key.words | seen_key.words) < SAME_POINT:
                     break  # most_common: no later candidate shares more
-                across = not sources & {source for source, _ in seen.refs}
-                if (across or overlap >= _NEAR_DUPLICATE) and not key.conflicts(seen_key):
+                if _same(key, seen_key, across=not sources & {source for source, _ in seen.refs}):
                     target = i
                     break
         if target is not None:
@@ -330,6 +328,24 @@ def merge_points(findings: Sequence[Finding], order: Mapping[str, int]) -> list[
         for ref in finding.refs:
             by_ref.setdefault(ref, target)
     return [finding for _, finding in merged]
+
+
+def same_point(a: Finding, b: Finding) -> bool:
+    """Whether `merge_points` would make `a` and `b` one point."""
+    across = not {source for source, _ in a.refs} & {source for source, _ in b.refs}
+    return _same(
+        _point_key(with_standard(a.text, a.terms)), _point_key(with_standard(b.text, b.terms)), across
+    )
+
+
+def _same(a: _PointKey, b: _PointKey, across: bool) -> bool:
+    """Two points are one when they share `SAME_POINT` of their content words from different
+    sources (`_NEAR_DUPLICATE` from one source) and give no different number, date or place."""
+    union = a.words | b.words
+    if not union:
+        return False
+    overlap = len(a.words & b.words) / len(union)
+    return overlap >= (SAME_POINT if across else _NEAR_DUPLICATE) and not a.conflicts(b)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,24 +6,31 @@ summed cosine similarity to every other sentence's (the degree of a
 continuous LexRank graph, computed in one pass through the sum of all
 vectors), and a higher one to the sentences of other sources (the same content
 reported independently). News puts what matters first, so a sentence's place
-in its source counts too. `maximal_marginal_relevance` then picks central
-sentences without picking the same content twice.
+in its source counts too.
+
+What a brief says is then chosen by coverage (`Coverage`, `cover`): the
+content of a set of sources is its concepts, pairs of adjacent lemmas, each
+weighted by how many sources state it and how early. Sentences are picked
+greedily for the weight of the concepts they add per word, so a pick never
+repeats what an earlier one said, in any section (budgeted maximum coverage,
+as in Gillick & Favre's concept-based summarisation). With several sources,
+a concept counts only when at least two of them state it.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TypeVar
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from itertools import pairwise
 
 from briefer.sentences import Sentence, stop_words
 
 Ref = tuple[str, int]
 Vector = dict[int, float]
 """A sparse vector: term number to weight."""
-T = TypeVar("T")
 
 _CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ", "NUM"})
 CROSS_SOURCE_WEIGHT = 1.0
@@ -32,6 +39,11 @@ POSITION_WEIGHT = 0.5
 """Weight of a sentence's place in its source (the first sentence most)."""
 _POSITION_SCALE = 5.0
 """Sentences into a source at which the position bonus has halved."""
+CONCEPT_SOURCES = 2
+"""Sources that must state a concept for it to count (fewer when there are fewer sources)."""
+CONCEPT_POSITION = 3.0
+"""A concept first stated in a source's first sentence weighs 1 + this; in its n-th, 1 + this / n."""
+_WORDLESS_POS = frozenset({"PUNCT", "SPACE"})
 
 
 class SentenceVectors(Mapping[Ref, Vector]):
@@ -144,27 +156,102 @@ def salience(sentences: Mapping[str, Sequence[Sentence]], vectors: SentenceVecto
     }
 
 
-def maximal_marginal_relevance(
-    candidates: Sequence[T],
-    score: Callable[[T], float],
-    vector: Callable[[T], Vector],
-    redundancy: float,
-) -> list[tuple[T, float]]:
-    """`candidates` in the order MMR picks them, each with its score less `redundancy` times its
-    greatest cosine similarity to a candidate picked before it."""
-    left = list(candidates)
-    picked: list[tuple[T, float]] = []
-    closest = [0.0] * len(left)
-    while left:
-        best = max(range(len(left)), key=lambda i: score(left[i]) - redundancy * closest[i])
-        chosen = left.pop(best)
-        picked.append((chosen, score(chosen) - redundancy * closest.pop(best)))
-        chosen_vector = vector(chosen)
-        closest = [max(c, dot(vector(other), chosen_vector)) for c, other in zip(closest, left, strict=True)]
-    return picked
-
-
 def dot(a: Vector, b: Vector) -> float:
     if len(a) > len(b):
         a, b = b, a
     return sum(w * b.get(t, 0.0) for t, w in a.items())
+
+
+Concept = tuple[str, str]
+
+
+def concepts(sentence: Sentence) -> frozenset[Concept]:
+    """Pairs of adjacent lower-case lemmas (punctuation skipped), leaving out pairs of two stop words."""
+    stops = stop_words()
+    lemmas = [
+        t.lemma for t in sentence.tokens if t.pos not in _WORDLESS_POS and any(c.isalnum() for c in t.lemma)
+    ]
+    return frozenset((a, b) for a, b in pairwise(lemmas) if a not in stops or b not in stops)
+
+
+class Coverage:
+    """The concepts of a set of sources, each weighted by how many sources state it and how early
+    (`CONCEPT_POSITION`); concepts fewer than `CONCEPT_SOURCES` sources state weigh nothing.
+
+    Only the concept sets of the sentences in `keep` are held (the candidates of a brief); every
+    sentence counts towards the weights.
+    """
+
+    def __init__(self, sentences: Mapping[str, Sequence[Sentence]], keep: Iterable[Ref]) -> None:
+        wanted = set(keep)
+        sources: dict[Concept, int] = {}
+        first: dict[Concept, int] = {}
+        self._concepts: dict[Ref, frozenset[Concept]] = {}
+        self._words: dict[Ref, int] = {}
+        for numbered in sentences.values():
+            stated: set[Concept] = set()
+            for sentence in numbered:
+                found = concepts(sentence)
+                for concept in found:
+                    if concept not in stated:
+                        stated.add(concept)
+                        sources[concept] = sources.get(concept, 0) + 1
+                    first[concept] = min(first.get(concept, sentence.number), sentence.number)
+                ref = (sentence.source, sentence.number)
+                if ref in wanted:
+                    self._concepts[ref] = found
+                    self._words[ref] = sum(1 for t in sentence.tokens if t.pos not in _WORDLESS_POS) or 1
+        need = min(CONCEPT_SOURCES, len(sentences))
+        self.weights = {
+            concept: n * (1 + CONCEPT_POSITION / first[concept])
+            for concept, n in sources.items()
+            if n >= need
+        }
+
+    def gain(self, ref: Ref, covered: set[Concept]) -> float:
+        """The weight of the concepts `ref` adds to `covered`, per word of the sentence."""
+        weights = self.weights
+        return sum(weights.get(c, 0.0) for c in self._concepts[ref] if c not in covered) / self._words[ref]
+
+    def concepts_of(self, ref: Ref) -> frozenset[Concept]:
+        return self._concepts[ref]
+
+
+def cover(
+    candidates: Sequence[tuple[str, Ref]],
+    coverage: Coverage,
+    limits: Mapping[str, int],
+    repeats: Callable[[int, Sequence[int]], bool] | None = None,
+) -> list[tuple[int, float]]:
+    """Greedy maximum coverage: which (group, sentence) candidates to take, in the order taken, each
+    with its gain per word when taken. A sentence is taken once, a group takes at most its limit,
+    and a candidate that adds nothing, or that `repeats` what a taken one says (given both
+    candidates' indexes), is not taken.
+
+    Lazy greedy: a gain can only fall as more is covered, so a stale gain is an upper bound and a
+    candidate whose fresh gain still tops every stale one is the best.
+    """
+    covered: set[Concept] = set()
+    taken_refs: set[Ref] = set()
+    counts = dict.fromkeys(limits, 0)
+    heap = [(-coverage.gain(ref, covered), i) for i, (_, ref) in enumerate(candidates)]
+    heapq.heapify(heap)
+    taken: list[tuple[int, float]] = []
+    while heap:
+        _, i = heapq.heappop(heap)
+        group, ref = candidates[i]
+        if ref in taken_refs or counts[group] >= limits[group]:
+            continue
+        gain = coverage.gain(ref, covered)
+        if gain <= 0.0:
+            continue
+        if heap and -heap[0][0] > gain:
+            heapq.heappush(heap, (-gain, i))
+            continue
+        if repeats is not None and repeats(i, [j for j, _ in taken]):
+            continue
+        taken.append((i, gain))
+        taken_refs.add(ref)
+        counts[group] += 1
+        covered |= coverage.concepts_of(ref)
+    return taken

@@ -1,9 +1,9 @@
-"""Salience on small hand-made sources: what many sources say ranks above what one says, and MMR
-does not pick the same content twice."""
+"""Salience and coverage on small hand-made sources: what many sources say ranks above what one
+says, and coverage does not pick the same content twice."""
 
 from __future__ import annotations
 
-from briefer.salience import maximal_marginal_relevance, salience, sentence_vectors
+from briefer.salience import Coverage, concepts, cover, salience, sentence_vectors
 from briefer.sentences import split_sentences
 from briefer.sources import Source
 
@@ -29,13 +29,39 @@ def test_what_several_sources_say_is_more_salient_than_what_one_says() -> None:
     assert all(0.0 <= value <= 1.0 for _, value in ranked)
 
 
-def test_mmr_does_not_pick_the_same_content_twice_in_a_row() -> None:
-    vectors = sentence_vectors(SOURCES)
-    salient = salience(SOURCES, vectors)
-    refs = sorted(salient, key=lambda r: -salient[r])
-    picked = maximal_marginal_relevance(refs, lambda r: salient[r], lambda r: vectors[r], redundancy=2.0)
-    assert picked[0][0] in {("S1", 2), ("S2", 1), ("S3", 1)}
-    assert picked[1][0] not in {("S1", 2), ("S2", 1), ("S3", 1)}  # a second ceasefire sentence waits
-    assert picked[1][1] <= salient[picked[1][0]]
-    without = maximal_marginal_relevance(refs, lambda r: salient[r], lambda r: vectors[r], redundancy=0.0)
-    assert [ref for ref, _ in without] == refs
+CEASEFIRE = {("S1", 2), ("S2", 1), ("S3", 1)}
+
+
+def test_concepts_are_lemma_pairs_without_two_stop_words() -> None:
+    sentence = SOURCES["S2"][0]  # "A ceasefire was agreed by negotiators in Geneva."
+    found = concepts(sentence)
+    assert ("ceasefire", "be") in found and ("negotiator", "in") in found
+    assert ("be", "by") not in found  # two stop words say nothing
+    assert all(word.isalnum() for pair in found for word in pair)  # punctuation skipped
+
+
+def test_only_what_two_sources_state_counts_when_there_are_several() -> None:
+    coverage = Coverage(
+        SOURCES, [ref for numbered in SOURCES.values() for ref in ((s.source, s.number) for s in numbered)]
+    )
+    assert coverage.weights  # "in Geneva" and "agree" pairs are stated by several sources
+    assert ("hotel", "serve") not in coverage.weights  # one source only
+    assert coverage.gain(("S2", 2), set()) == 0.0
+    assert coverage.gain(("S2", 1), set()) > 0.0
+    single = {"S1": SOURCES["S1"]}
+    assert Coverage(single, [("S1", 1)]).gain(("S1", 1), set()) > 0.0  # one source: everything counts
+
+
+def test_cover_takes_shared_content_once_and_keeps_limits() -> None:
+    refs = [(s.source, s.number) for numbered in SOURCES.values() for s in numbered]
+    coverage = Coverage(SOURCES, refs)
+    taken = cover([("points", ref) for ref in refs], coverage, {"points": 5})
+    picked = [refs[i] for i, _ in taken]
+    # The first ceasefire sentence states every shared concept: the other two would repeat it,
+    # and the sentences only one source states add nothing.
+    assert len(picked) == 1 and picked[0] in CEASEFIRE
+    assert taken[0][1] > 0.0
+    one = cover([("points", ref) for ref in refs], coverage, {"points": 1})
+    assert len(one) == 1 and one[0][0] == taken[0][0]
+    twice = cover([("a", refs[1]), ("b", refs[1])], coverage, {"a": 1, "b": 1})
+    assert len(twice) == 1  # a sentence goes to one group only

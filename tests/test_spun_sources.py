@@ -177,13 +177,31 @@ def test_the_seed_brief_shows_standard_terms_in_every_format(tmp_path: Path) -> 
         for item in section["items"]
         for term in item.get("standard_terms", [])
     }
-    assert len([term for term in SEED_TERMS if term in shown]) >= 6
+    assert len([term for term in SEED_TERMS if term in shown]) >= 5
+    for section in brief["sections"]:  # every spun phrase an item quotes has its standard term beside it
+        for item in section["items"]:
+            cited = {c["sentence"] for c in item["citations"]}
+            quoted = {
+                (m["phrase"], m["standard"])
+                for m in paraphrase["matches"]
+                if m["sentence"] in cited and m["phrase"] in item["text"]
+            }
+            terms = {(t["phrase"], t["standard"]) for t in item.get("standard_terms", [])}
+            assert quoted <= terms, item["text"]
 
     terminal = run_brief(str(SEED), "--plain")
     assert terminal.returncode == 0, terminal.stderr
     flat = " ".join(terminal.stdout.split())
     assert "Mike Waltz — nationwide safety adviser (standard: national security adviser)" in flat
-    assert "boots on the bottom (standard: boots on the ground)" in flat
+    point_terms = [
+        term
+        for section in brief["sections"]
+        if section["key"] != "participants"
+        for item in section["items"]
+        for term in item.get("standard_terms", [])
+    ]
+    assert point_terms  # a point quoting a spun phrase shows its standard term too
+    assert all(f"{t['phrase']} (standard: {t['standard']})" in flat for t in point_terms)
     assert re.search(r"spun\s*\n\s*S1 .* likely \(\d+\)", terminal.stdout)
 
     markdown = run_brief(str(SEED), "--format", "markdown").stdout

@@ -1,9 +1,13 @@
 """The offline engine: named-entity recognition for people, cue-guided sentence selection for points.
 
 No network, no key. People come from spaCy's PERSON entities, with roles read
-from the words around each name. Every other section gets the sentences that
-best match what the template says belongs there: its cue words and phrases,
-and the words of its description.
+from the words around each name. A sentence may go to a point section when it
+matches what the template says belongs there (its cue words and phrases, and
+the words of its description) well enough for how central it is to all the
+sources. Which of those sentences the brief says is decided for all point
+sections at once, by how much of the sources' shared content each adds
+(`briefer.salience.cover`): the brief covers what the sources agree matters
+and does not say it twice.
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ from briefer.chunking import Chunk
 from briefer.differences import find_differences
 from briefer.engines.base import Engine
 from briefer.findings import Finding, Findings
+from briefer.merge import merge_points, same_point
+from briefer.paraphrase import SpunPhrase, terms_in, with_standard
 from briefer.people import clean_name, role_for
-from briefer.salience import maximal_marginal_relevance, salience, sentence_vectors
-from briefer.sentences import Sentence, load_nlp
+from briefer.salience import Coverage, Ref, cover, salience, sentence_vectors
+from briefer.sentences import Sentence, load_nlp, stop_words
 from briefer.sources import Source
 from briefer.templates import SectionSpec, Template
 
@@ -29,15 +35,21 @@ _CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ"})
 _DESCRIPTION_WEIGHT = 0.5
 _DESCRIPTION_CAP = 3
 _SHORT_SENTENCE_WORDS = 6
+_MIN_POINT_WORDS = 4
+"""A shorter "sentence" (a credit line, a heading) is never a point."""
+_CUT_SHORT = re.compile(r"(\.\.\.|…)\s*(\([^()]*\))?\s*$")
+"""A teaser cut off mid-sentence ("France reacted to the...", "…(Associated Press)") is never a point."""
+_OTHER_SECTION_SHARE = 0.5
+_CLEAR_FIT = 1.0
+"""How far above a section's `min_score` a sentence's fit must be for the section's priority to count."""
+_ECHO_SHARED_WORDS = 2
+"""Content words a sentence must share with a point before it is compared as a possible echo."""
+_VERB_POS = frozenset({"VERB", "AUX"})
 _LEAD_SENTENCES = 10
-SALIENCE_WEIGHT = 10.0
-"""Weight of a sentence's salience across all sources (0 to 1) beside its fit to a section."""
-GATE_WEIGHT = 2.0
-"""How much salience (0 to 1) counts towards a section's `min_score`: a central sentence needs less fit."""
-REDUNDANCY = 2.0
-_MMR_DEPTH = 10
-"""Candidates per item a section may list that are ranked by MMR (the rest cannot be reached)."""
-"""How much a point loses for each unit of similarity to a point its section already has."""
+GATE_WEIGHT = 4.0
+"""How much salience (0 to 1) counts towards a section's `min_score`: a central sentence needs less
+fit. Measured with benchmarks/bench_quality.py on ../shared/eval (2 → 4 raised ROUGE-2 against
+the lead baseline for every template; above 4 nothing changed)."""
 
 
 class ExtractiveEngine(Engine):
@@ -48,6 +60,7 @@ class ExtractiveEngine(Engine):
 
     def __init__(self) -> None:
         self._description_lemmas: dict[str, frozenset[str]] = {}
+        self._titles: dict[str, str] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Engine:
@@ -55,6 +68,7 @@ class ExtractiveEngine(Engine):
 
     def prepare(self, template: Template, sources: Sequence[Source], chunk_tokens: int) -> None:
         nlp = load_nlp()
+        self._titles = {source.id: _plain(source.title) for source in sources}
         specs = [s for s in template.sections if s.items == "points"]
         for spec, doc in zip(specs, nlp.pipe(s.description for s in specs), strict=True):
             self._description_lemmas[spec.key] = frozenset(
@@ -65,22 +79,34 @@ class ExtractiveEngine(Engine):
         if len(self._description_lemmas) != sum(s.items == "points" for s in template.sections):
             self.prepare(template, [], chunk.tokens)
         findings = Findings()
+        spun: dict[int, list[SpunPhrase]] = {}
+        for match in chunk.spun:
+            spun.setdefault(match.sentence, []).append(match)
+        points = [
+            s
+            for s in chunk.sentences
+            # a source's title is in the list of sources already
+            if _can_be_point(s) and _plain(s.text) != self._titles.get(s.source)
+        ]
         for spec in template.sections:
             if spec.items == "people":
                 findings.items.extend(_people(chunk.sentences, spec))
-            else:
-                lemmas = self._description_lemmas[spec.key]
-                for sentence in chunk.sentences:
-                    score = score_sentence(sentence, spec, lemmas)
-                    if score > 0 and score + GATE_WEIGHT >= spec.extractive.min_score:
-                        findings.items.append(
-                            Finding(
-                                spec.key,
-                                " ".join(sentence.text.split()),
-                                [(sentence.source, sentence.number)],
-                                score=score,
-                            )
+                continue
+            lemmas = self._description_lemmas[spec.key]
+            for sentence in points:
+                score = score_sentence(sentence, spec, lemmas)
+                if score > 0 and score + GATE_WEIGHT >= spec.extractive.min_score:
+                    text = " ".join(sentence.text.split())
+                    findings.items.append(
+                        Finding(
+                            spec.key,
+                            text,
+                            [(sentence.source, sentence.number)],
+                            score=score,
+                            # in standard terms, a spun source's point matches a clean source's
+                            terms=terms_in(text, spun.get(sentence.number, ())),
                         )
+                    )
         return findings
 
     def reduce(
@@ -90,30 +116,106 @@ class ExtractiveEngine(Engine):
         sentences: Mapping[str, Sequence[Sentence]],
         source_order: Sequence[str],
     ) -> Findings:
-        """Points ranked by fit to their section plus salience across all sources, then by MMR so a
-        section does not say the same thing twice; people as found."""
-        vectors = sentence_vectors(sentences)
-        salient = salience(sentences, vectors)
-        ranked: list[Finding] = [f for f in findings if f.name is not None]
-        for spec in template.sections:
-            pool = [f for f in findings if f.section == spec.key and f.name is None]
-            fitting = []
-            for finding in pool:
-                if finding.score + GATE_WEIGHT * salient[finding.refs[0]] >= spec.extractive.min_score:
-                    finding.fit = finding.score
-                    finding.score += SALIENCE_WEIGHT * salient[finding.refs[0]]
-                    fitting.append(finding)
-            # MMR compares each pick with every candidate left: only the best few can be picked.
-            pool = sorted(fitting, key=lambda f: -f.score)[: _MMR_DEPTH * spec.max_items]
-            for finding, score in maximal_marginal_relevance(
-                pool, lambda f: f.score, lambda f: vectors[f.refs[0]], REDUNDANCY
-            ):
-                finding.score = score
-                ranked.append(finding)
-        return Findings(items=ranked)
+        """The points of every section chosen together by coverage of the sources' shared content,
+        in the order chosen; people as found.
+
+        A sentence is a candidate for a section when its fit plus `GATE_WEIGHT` times its salience
+        reaches the section's `min_score`. Each sentence goes to one section at most, and no
+        section takes more than its `max_items`. Each point also cites the sentences of other
+        sources that make the same point. A section left empty because none of its candidates adds
+        content the sources share gets its strongest candidate, unless another section makes it.
+        """
+        salient = salience(sentences, sentence_vectors(sentences))
+        people = [f for f in findings if f.name is not None]
+        limits = {spec.key: spec.max_items for spec in template.sections if spec.items == "points"}
+        minimum = {spec.key: spec.extractive.min_score for spec in template.sections}
+        candidates = [
+            f
+            for f in findings
+            if f.name is None
+            and f.section in limits
+            and f.score + GATE_WEIGHT * salient[f.refs[0]] >= minimum[f.section]
+        ]
+        # A sentence goes only where it fits at least half as well as where it fits best: to the
+        # section of highest priority that it clearly fits (so a narrow section is not starved by
+        # a broad one), else to the one it fits best.
+        best_fit: dict[Ref, float] = {}
+        for f in candidates:
+            best_fit[f.refs[0]] = max(best_fit.get(f.refs[0], 0.0), f.score)
+        priority = {spec.key: spec.extractive.priority for spec in template.sections}
+
+        def claim(f: Finding) -> int:  # a section of higher priority that a sentence clearly fits
+            return priority[f.section] if f.score >= minimum[f.section] + _CLEAR_FIT else 0
+
+        candidates = sorted(
+            (f for f in candidates if f.score >= _OTHER_SECTION_SHARE * best_fit[f.refs[0]]),
+            key=lambda f: (-claim(f), -f.score),
+        )
+        for f in candidates:
+            f.fit = f.score
+        coverage = Coverage(sentences, (f.refs[0] for f in candidates))
+        chosen: list[Finding] = []
+
+        def repeats(index: int, taken: Sequence[int]) -> bool:
+            return any(same_point(candidates[index], candidates[j]) for j in taken)
+
+        pairs = [(f.section, f.refs[0]) for f in candidates]
+        for index, gain in cover(pairs, coverage, limits, repeats):
+            candidates[index].score = gain
+            chosen.append(candidates[index])
+        order = {source: i for i, source in enumerate(source_order)}
+        points = _with_echoes(chosen, candidates, order)
+        # A section that only one source speaks to (a reaction, a question) still gets its best
+        # point, unless that point is already made in another section.
+        cited = {ref for point in points for ref in point.refs}
+        fallback: list[Finding] = []
+        filled = {point.section for point in points}
+        for key in (key for key in limits if key not in filled):  # in template order
+            left = [f for f in candidates if f.section == key and f.refs[0] not in cited]
+            if left:
+                best = max(left, key=lambda f: (f.fit or 0.0) + GATE_WEIGHT * salient[f.refs[0]])
+                best.score = 0.0
+                fallback.append(best)
+                cited.add(best.refs[0])
+        points += _with_echoes(fallback, [f for f in candidates if f.refs[0] not in cited], order)
+        return Findings(items=people + points)
 
     def differences(self, sentences: Mapping[str, Sequence[Sentence]]) -> Findings:
         return Findings(items=find_differences(sentences))
+
+
+def _with_echoes(
+    chosen: Sequence[Finding], others: Sequence[Finding], order: Mapping[str, int]
+) -> list[Finding]:
+    """The chosen points, each citing as well the sentences of other sources that make the same
+    point (`merge_points`), so a point states how many sources support it. Each of `others`
+    supports one point at most."""
+    taken = {f.refs[0] for f in chosen}
+    echoes: dict[Ref, Finding] = {}
+    for finding in others:
+        if finding.refs[0] not in taken:
+            echoes.setdefault(finding.refs[0], finding)
+    words = {ref: _words(with_standard(f.text, f.terms)) for ref, f in echoes.items()}
+    out: list[Finding] = []
+    for key in dict.fromkeys(f.section for f in chosen):
+        mine = [f for f in chosen if f.section == key]
+        said = set().union(*(_words(with_standard(f.text, f.terms)) for f in mine))
+        lowest = min(f.score for f in mine)
+        near = [e for ref, e in echoes.items() if len(words[ref] & said) >= _ECHO_SHARED_WORDS]
+        supporting = [
+            Finding(key, e.text, list(e.refs), score=lowest - 1.0 - i, fit=e.fit, terms=e.terms)
+            for i, e in enumerate(near)
+        ]
+        for point in merge_points([*mine, *supporting], order):
+            if point.refs[0] in taken:
+                out.append(point)
+                for ref in point.refs[1:]:
+                    echoes.pop(ref, None)
+    return out
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"\w+", text.casefold()) if w not in stop_words()}
 
 
 def score_sentence(sentence: Sentence, spec: SectionSpec, description_lemmas: frozenset[str]) -> float:
@@ -136,6 +238,21 @@ def score_sentence(sentence: Sentence, spec: SectionSpec, description_lemmas: fr
     if words < _SHORT_SENTENCE_WORDS:
         score *= 0.5
     return score
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.casefold()))
+
+
+def _can_be_point(sentence: Sentence) -> bool:
+    """Whether a sentence can stand as a point: a statement (it has a verb), not a credit line, a
+    date line or a caption heading, not a teaser cut off mid-sentence."""
+    words = sum(1 for t in sentence.tokens if t.pos not in {"PUNCT", "SPACE"})
+    return (
+        words >= _MIN_POINT_WORDS
+        and any(t.pos in _VERB_POS for t in sentence.tokens)
+        and not _CUT_SHORT.search(sentence.text)
+    )
 
 
 def _common_word(name: str, sentences: Sequence[Sentence]) -> bool:

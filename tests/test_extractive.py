@@ -1,0 +1,99 @@
+"""The offline engine's choice of points, on small hand-made sources: what several sources say
+comes first and is said once, sections that one source alone speaks to still get a point, and
+lines that are not statements (credit lines, date lines, cut-off teasers, a source's own title)
+never become points."""
+
+from __future__ import annotations
+
+from briefer import make_brief
+from briefer.brief import Brief
+from briefer.engines.extractive import ExtractiveEngine
+from briefer.sources import Source
+from briefer.templates import load_template
+
+
+def _brief(template: str, *texts: str, titles: tuple[str, ...] = ()) -> Brief:
+    sources = [
+        Source(id=f"S{i}", path=f"s{i}.txt", title=titles[i - 1] if titles else f"s{i}", text=text)
+        for i, text in enumerate(texts, start=1)
+    ]
+    return make_brief(sources, load_template(template), ExtractiveEngine())
+
+
+def _points(brief: Brief) -> list[tuple[str, str, list[tuple[str, int]]]]:
+    return [
+        (section.key, item.text, [(c.source, c.sentence) for c in item.citations])
+        for section in brief.sections
+        if section.key != "actors" and section.key != "participants"
+        for item in section.items
+    ]
+
+
+WIRE = (
+    "Officials announced on Monday that rescue teams had reached the flooded valley near Tarvo.\n"
+    "The local bakery was closed for a family holiday.\n"
+    "Forecasters warned that more rain could threaten the dam above the valley.\n"
+)
+PAPER = (
+    "Rescue teams reached the flooded valley near Tarvo on Monday, officials announced.\n"
+    "A new school opened in the capital after two years of building work.\n"
+    "More rain could threaten the dam, forecasters warned.\n"
+)
+RADIO = (
+    "Rescue teams have reached the flooded valley near Tarvo, officials said.\n"
+    "The football season was suspended for unrelated reasons.\n"
+)
+
+
+def test_what_several_sources_report_is_one_point_citing_each_and_comes_first() -> None:
+    points = _points(_brief("sitrep", WIRE, PAPER, RADIO))
+    section, text, refs = points[0]
+    assert section == "what_happened" and "rescue teams" in text.lower()
+    assert {source for source, _ in refs} == {"S1", "S2", "S3"}  # one item, every source cited
+    rescue = [p for p in points if "flooded valley" in p[1]]
+    assert len(rescue) == 1  # not repeated in another section or from another source
+    dam = [p for p in points if "dam" in p[1]]
+    assert len(dam) == 1 and {s for s, _ in dam[0][2]} == {"S1", "S2"}
+    # What a single source says in passing is not what the brief is about: at most the one point
+    # of a section that nothing shared fits.
+    asides = [p for p in points if any(word in p[1] for word in ("bakery", "school", "football"))]
+    for section, _, _ in asides:
+        assert [p for p in points if p[0] == section] == [p for p in asides if p[0] == section]
+        assert len([p for p in asides if p[0] == section]) == 1
+
+
+def test_a_section_only_one_source_speaks_to_still_gets_its_best_point() -> None:
+    reaction = "The European Commission welcomed the agreement and offered to host the next round.\n"
+    brief = _brief(
+        "policy",
+        "Negotiators agreed on a ceasefire in Geneva on Tuesday after two days of talks.\n",
+        "Negotiators agreed on a ceasefire in Geneva after two days of talks.\n" + reaction,
+    )
+    european = next(s for s in brief.sections if s.key == "european_reaction")
+    assert [item.text for item in european.items] == [reaction.strip()]
+
+
+def test_credit_lines_date_lines_teasers_and_titles_are_never_points() -> None:
+    title = "Floods cut off the valley near Tarvo"
+    lines = [
+        title,
+        "Associated Press",
+        "Tuesday, July 7, 2009",
+        "Officials announced that rescue teams had reached the flooded valley near Tarvo on Monday.",
+        "France on Thursday reacted with outrage to the announcement that the...",
+        "Rescue teams warned of more rain... (Associated Press)",
+    ]
+    other = "Rescue teams reached the flooded valley near Tarvo on Monday, officials announced.\n"
+    for template in ("executive", "sitrep"):
+        points = _points(_brief(template, "\n".join(lines) + "\n", other, titles=(title, "Other")))
+        texts = [text for _, text, _ in points]
+        assert texts, template
+        assert not any(t in {title, "Associated Press", "Tuesday, July 7, 2009"} for t in texts)
+        assert not any(t.endswith("...") or "...(" in t or "... (" in t for t in texts)
+        assert any("rescue teams" in t.lower() for t in texts)
+
+
+def test_a_single_source_brief_still_fills_its_sections() -> None:
+    brief = _brief("sitrep", WIRE)
+    happened = next(s for s in brief.sections if s.key == "what_happened")
+    assert happened.items and all(c.source == "S1" for i in happened.items for c in i.citations)

@@ -211,7 +211,11 @@ class Coverage:
     def gain(self, ref: Ref, covered: set[Concept]) -> float:
         """The weight of the concepts `ref` adds to `covered`, per word of the sentence."""
         weights = self.weights
-        return sum(weights.get(c, 0.0) for c in self._concepts[ref] if c not in covered) / self._words[ref]
+        # fsum: exact whatever the order a set of concepts is summed in, so ties break the same way
+        # in every run (Python orders a set of strings differently from one process to the next)
+        return (
+            math.fsum(weights.get(c, 0.0) for c in self._concepts[ref] if c not in covered) / self._words[ref]
+        )
 
     def concepts_of(self, ref: Ref) -> frozenset[Concept]:
         return self._concepts[ref]

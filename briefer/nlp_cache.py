@@ -1,4 +1,4 @@
-"""The attribute ruler's matches, found once per kind of token instead of per token.
+"""spaCy's rule-based pipes, their work done once per kind of token instead of per token.
 
 spaCy's `attribute_ruler` (coarse part of speech from the tag, some lemmas and morphology)
 runs its ~180 Matcher patterns over every token: about a sixth of the English pipeline's
@@ -7,12 +7,19 @@ form, dependency label, whether it is a space) takes few distinct values that ma
 a word no pattern names behaves like any other such word. So the single-token patterns
 are matched once per distinct kind of token and remembered; the few longer patterns
 still go through a Matcher of their own. The ruler then sets the very same attributes
-in the very same order (`RuleMatches.match` returns what `AttributeRuler.match` does).
+in the very same order (`RuleMatches` returns what `AttributeRuler.match` does).
+
+The rule lemmatizer's lemma is a function of the word, its part of speech and its
+morphology; spaCy remembers it only for some words and reads each token through Python
+objects. `CachedLemmas` reads those three as numbers and remembers every lemma.
+
+Both tables are bounded (`_MAX_KINDS`), so memory stays flat on long inputs.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -132,11 +139,58 @@ class RuleMatches:
         return None
 
 
-def speed_up_attribute_ruler(nlp: Language) -> None:
-    """Give `nlp`'s attribute ruler the remembered single-token matches (same output, less time)."""
-    if "attribute_ruler" not in nlp.pipe_names:
-        return
-    ruler: Any = nlp.get_pipe("attribute_ruler")
-    faster = RuleMatches.for_ruler(ruler)
-    if faster is not None:
-        ruler.match = faster  # AttributeRuler.__call__ looks `match` up on the instance
+class CachedLemmas:
+    """`Lemmatizer.__call__` in rule mode, each lemma worked out once per word, tag and morphology."""
+
+    def __init__(self, lemmatizer: Any) -> None:
+        from spacy.attrs import LEMMA, MORPH, ORTH, POS
+
+        self._lemmatizer = lemmatizer
+        self._read = [ORTH, POS, MORPH, LEMMA]
+        self._lemma = [LEMMA]
+        self._lemmas: dict[tuple[int, int, int], int] = {}
+
+    def __call__(self, doc: Doc) -> Doc:
+        import numpy
+
+        lemmatizer = self._lemmatizer
+        if not lemmatizer._validated:
+            from spacy.errors import Errors
+
+            lemmatizer._validate_tables(Errors.E1004)
+        strings = doc.vocab.strings
+        lemmas = self._lemmas
+        values: list[list[int]] = doc.to_array(self._read).reshape(len(doc), 4).tolist()  # type: ignore[assignment]
+        column = []
+        for i, (orth, pos, morph, lemma) in enumerate(values):
+            if lemma == 0:  # not set by an earlier pipe (overwrite is off)
+                lemma = lemmas.get((orth, pos, morph), 0)
+                if lemma == 0:
+                    if len(lemmas) >= _MAX_KINDS:
+                        lemmas.clear()
+                    lemma = lemmas[(orth, pos, morph)] = strings.add(lemmatizer.lemmatize(doc[i])[0])
+            column.append(lemma)
+        if column:
+            values_out: Any = numpy.array(column, dtype="uint64").reshape(len(doc), 1)
+            doc.from_array(self._lemma, values_out)
+        return doc
+
+    def pipe(self, docs: Iterable[Doc], **_: object) -> Iterator[Doc]:
+        """What `Language.pipe` calls: each doc lemmatized in turn."""
+        for doc in docs:
+            yield self(doc)
+
+
+def speed_up(nlp: Language) -> None:
+    """Give `nlp`'s attribute ruler and rule lemmatizer their remembered work (same output, less time)."""
+    if "attribute_ruler" in nlp.pipe_names:
+        ruler: Any = nlp.get_pipe("attribute_ruler")
+        faster = RuleMatches.for_ruler(ruler)
+        if faster is not None:
+            ruler.match = faster  # AttributeRuler.__call__ looks `match` up on the instance
+    if "lemmatizer" in nlp.pipe_names:
+        lemmatizer: Any = nlp.get_pipe("lemmatizer")
+        if lemmatizer.mode == "rule" and not lemmatizer.overwrite:
+            # `Language.pipe` calls a pipe's `pipe` method, looked up on the instance; `nlp(text)`
+            # still runs spaCy's own, which gives the same lemmas.
+            lemmatizer.pipe = CachedLemmas(lemmatizer).pipe

@@ -13,7 +13,7 @@ The rule lemmatizer's lemma is a function of the word, its part of speech and it
 morphology; spaCy remembers it only for some words and reads each token through Python
 objects. `CachedLemmas` reads those three as numbers and remembers every lemma.
 
-Both tables are bounded (`_MAX_KINDS`), so memory stays flat on long inputs.
+Both tables are bounded (`_MAX_KINDS`, `_MAX_LEMMAS`), so memory stays flat on long inputs.
 """
 
 from __future__ import annotations
@@ -34,8 +34,12 @@ _STRING_ATTRIBUTES = {"TAG", "LOWER", "ORTH", "TEXT", "NORM", "DEP"}
 _FLAG_ATTRIBUTES = {"IS_SPACE", "IS_PUNCT", "IS_ALPHA", "IS_DIGIT"}
 # Predicates whose outcome depends only on whether the value is one the pattern names.
 _SET_OPERATORS = {"IN", "NOT_IN"}
-_MAX_KINDS = 100_000
-"""Kinds of token remembered; past that the table starts afresh, so memory stays bounded."""
+_MAX_KINDS = 10_000
+"""Kinds of token whose rule matches are remembered (a few hundred in practice); past that the
+table starts afresh."""
+_MAX_LEMMAS = 20_000
+"""Lemmas remembered, ~250 bytes each: the frequent words, which are most of a text's tokens.
+The table starts afresh when full, so a long text of ever new words costs no more than this."""
 
 
 class _Attribute:
@@ -166,7 +170,7 @@ class CachedLemmas:
             if lemma == 0:  # not set by an earlier pipe (overwrite is off)
                 lemma = lemmas.get((orth, pos, morph), 0)
                 if lemma == 0:
-                    if len(lemmas) >= _MAX_KINDS:
+                    if len(lemmas) >= _MAX_LEMMAS:
                         lemmas.clear()
                     lemma = lemmas[(orth, pos, morph)] = strings.add(lemmatizer.lemmatize(doc[i])[0])
             column.append(lemma)

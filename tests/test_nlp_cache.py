@@ -108,3 +108,20 @@ def test_lemmas_parts_of_speech_and_entities_are_spacys_own() -> None:
         assert [t.lemma_ for t in ours] == [t.lemma_ for t in theirs]
         compared += len(ours)
     assert compared > 500
+
+
+def test_full_tables_start_afresh_and_give_the_same_annotations(monkeypatch: pytest.MonkeyPatch) -> None:
+    from spacy.attrs import LEMMA, MORPH, POS, TAG
+
+    import briefer.nlp_cache
+
+    monkeypatch.setattr(briefer.nlp_cache, "_MAX_KINDS", 2)
+    monkeypatch.setattr(briefer.nlp_cache, "_MAX_LEMMAS", 3)
+    ours, _ = _spacy_ruler()
+    briefer.nlp_cache.speed_up(ours)
+    plain, _ = _spacy_ruler()
+    texts = SEED.read_text(encoding="utf-8").split("\n")
+    for a, b in zip(ours.pipe(texts), plain.pipe(texts), strict=True):
+        assert (a.to_array([TAG, POS, MORPH, LEMMA]) == b.to_array([TAG, POS, MORPH, LEMMA])).all()
+    lemmas = ours.get_pipe("lemmatizer").pipe.__self__._lemmas
+    assert 0 < len(lemmas) <= 3

@@ -45,11 +45,13 @@ def chunk_sentences(
     if max_tokens < 1:
         raise ValueError("max_tokens must be at least 1")
     enc = get_encoding(encoding)
-    texts = [s.text for s in sentences]
     # Sentences are joined with a space, which can change how the next one tokenizes
-    # (" “You" is one token fewer than "“You" plus a space): count both ways.
-    alone = [len(ids) for ids in enc.encode_ordinary_batch(texts)]
-    joined = [len(ids) for ids in enc.encode_ordinary_batch([" " + t for t in texts])]
+    # (" “You" is one token fewer than "“You" plus a space): count both ways. One sentence at a
+    # time: `encode_ordinary_batch` starts a pool of threads per call, which costs 30 times
+    # the counting itself for a source's few dozen sentences.
+    encode = enc.encode_ordinary
+    alone = [len(encode(s.text)) for s in sentences]
+    joined = [len(encode(" " + s.text)) for s in sentences]
     chunks: list[Chunk] = []
     pending: list[Sentence] = []
     pending_tokens = 0

@@ -206,16 +206,16 @@ def _extract_all(
 
     An engine that `overlaps` gets the units in up to `engine.concurrency` threads as
     they arrive, while this thread goes on splitting later sources into sentences; the
-    others run everything here, in order.
+    others get each unit here, in order, as it arrives: with `--jobs`, this process
+    extracts from the first sources while worker processes split the later ones.
     """
     if not engine.overlaps:
-        listed = list(units)
         results = []
         tokens = 0
-        for i, unit in enumerate(listed, start=1):
+        for i, unit in enumerate(units, start=1):
             results.append(found := engine.extract(unit, template))
             tokens += found.usage.tokens
-            report(Progress("chunks", i, len(listed), tokens))
+            report(Progress("chunks", i, i, tokens))
         return results, side_task() if side_task else Findings()
     found_at: dict[int, Findings] = {}
     running: dict[Future[Findings], int] = {}

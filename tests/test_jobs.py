@@ -132,3 +132,18 @@ def test_jobs_come_from_the_flag_the_environment_the_config_file_or_the_cpus() -
     bad = run_brief(str(SEED), env={"BRIEF_JOBS": "many"})
     assert bad.returncode == 2
     assert bad.stderr == "brief: error: BRIEF_JOBS must be a whole number from 1 to 256, not 'many'\n"
+
+
+def test_the_offline_engine_extracts_early_sources_while_later_ones_are_split() -> None:
+    from briefer.chunking import chunk_sentences
+    from briefer.pipeline import Progress, make_brief
+
+    sources = _sources(4)
+    steps: list[Progress] = []
+    make_brief(sources, template="policy", on_progress=steps.append)
+    stages = [(s.stage, s.done, s.total) for s in steps]
+    first_extract = next(i for i, (stage, _, _) in enumerate(stages) if stage == "chunks")
+    assert first_extract < stages.index(("sentences", 4, 4))  # before the last source is split
+    # Every chunk extracted once, counted as it comes.
+    chunks = sum(len(chunk_sentences(numbered)) for numbered in split_sentences(sources).values())
+    assert [done for stage, done, _ in stages if stage == "chunks"] == list(range(1, chunks + 1))

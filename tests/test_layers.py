@@ -41,6 +41,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "briefer.brief",
             "briefer.findings",
             "briefer.sentences",
+            "briefer.nlp_cache",
             "briefer.templates",
             "briefer.template_files",
             "briefer.settings",

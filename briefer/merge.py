@@ -300,10 +300,12 @@ def merge_points(findings: Sequence[Finding], order: Mapping[str, int]) -> list[
         if target is None and key.words:
             shared = Counter(i for word in key.words for i in postings.get(word, ()))
             sources = {source for source, _ in finding.refs}
-            for i, count in shared.most_common():
+            # most shared words first, then the earliest point: the same choice whatever order the
+            # set of words was counted in
+            for i, count in sorted(shared.items(), key=lambda item: (-item[1], item[0])):
                 seen_key, seen = merged[i]
                 if count / len(key.words | seen_key.words) < SAME_POINT:
-                    break  # most_common: no later candidate shares more
+                    break  # no later candidate shares more
                 if _same(key, seen_key, across=not sources & {source for source, _ in seen.refs}):
                     target = i
                     break

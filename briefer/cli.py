@@ -530,6 +530,14 @@ _BATCH_SHARED = (
     "quiet",
     "plain",
 )
+# `--deadline` applies to each job of a batch rather than to the run: its own help says so.
+_BATCH_DEADLINE = click.Option(
+    ["--deadline"],
+    type=click.FloatRange(min=0.1),
+    metavar="SECONDS",
+    help="Longest time all model calls of one job may take together, from its first call; a job "
+    "past it fails and the others go on [default: no limit].",
+)
 BATCH_EPILOG = """\b
 Examples:
   brief batch jobs.jsonl --out briefs/          one brief per line of the manifest
@@ -563,6 +571,7 @@ def _batch(
     model: str | None,
     base_url: str | None,
     timeout: float | None,
+    deadline: float | None,
     concurrency: int | None,
     max_tokens: int | None,
     no_cache: bool,
@@ -581,6 +590,7 @@ def _batch(
         model=model,
         base_url=base_url,
         timeout=timeout,
+        deadline=deadline,
         concurrency=concurrency,
         max_tokens=max_tokens,
         no_cache=no_cache,
@@ -707,5 +717,6 @@ batch_command = click.Command(
             help="Show the requests, tokens and cost, live and batched; send nothing.",
         ),
         *[param for param in brief_command.params if param.name in _BATCH_SHARED],
+        _BATCH_DEADLINE,
     ],
 )

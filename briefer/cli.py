@@ -544,6 +544,7 @@ Examples:
   brief batch clusters/ --out briefs/ -f html   one brief per subfolder, also as HTML
   brief batch jobs.jsonl --out briefs/ --workers 4
   brief batch jobs.jsonl --out briefs/ --executor ray --ray-address auto
+  brief batch jobs.jsonl --out run/ --executor ray --ray-results /mnt/shared/briefs
   brief batch jobs.jsonl --out briefs/ --batch-api     OpenAI Batch API, half price
 
 \b
@@ -559,6 +560,7 @@ def _batch(
     workers: int | None,
     executor: str,
     ray_address: str | None,
+    ray_results: Path | None,
     force: bool,
     formats: tuple[str, ...],
     batch_api: str | None,
@@ -584,6 +586,8 @@ def _batch(
     from briefer.batch import BatchOptions, make_executor, read_jobs, run_batch
     from briefer.config import resolve_settings
 
+    if ray_results is not None and executor != "ray":
+        raise UsageError("--ray-results needs --executor ray: local workers write into --out")
     listed = read_jobs(jobs_file)
     settings = resolve_settings(
         engine=engine,
@@ -616,7 +620,7 @@ def _batch(
         say(told)
         if batch_api == "export":
             return
-    runner = make_executor(executor, options, workers, ray_address)
+    runner = make_executor(executor, options, workers, ray_address, ray_results)
     show = not quiet and err.is_terminal
     with err.status("Starting the batch…", spinner="dots") if show else _nothing() as status:
 
@@ -627,11 +631,13 @@ def _batch(
                     f"{state.left} left · {state.rate():.1f} jobs/min"
                 )
 
-        state = run_batch(listed, options, out, runner, force=force, on_progress=progress)
+        state = run_batch(
+            listed, options, out, runner, force=force, on_progress=progress, results=ray_results
+        )
     skipped = f", {state.skipped} skipped" if state.skipped else ""
     summary = (
         f"{state.total} jobs in {state.seconds:.1f} s: {state.ok} ok{skipped}, {len(state.failed)} failed "
-        f"({state.rate():.1f} jobs/min); briefs in {_safe(str(out))}"
+        f"({state.rate():.1f} jobs/min); briefs in {_safe(str(ray_results or out))}"
     )
     if state.interrupted:
         sys.stderr.write(
@@ -687,6 +693,13 @@ batch_command = click.Command(
             ["--ray-address"],
             metavar="ADDRESS",
             help="Ray cluster to join (env RAY_ADDRESS) [default: a local one for this run].",
+        ),
+        click.Option(
+            ["--ray-results"],
+            metavar="PATH",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="With --executor ray: a folder every node and this machine see (shared storage), where "
+            "the Ray workers write the briefs themselves; index.jsonl stays in --out.",
         ),
         click.Option(["--force"], is_flag=True, help="Redo jobs that are already done."),
         click.Option(

@@ -268,6 +268,14 @@ def test_usage_errors_of_the_command(tmp_path: Path) -> None:
     result = run_brief("batch", str(manifest), "--out", str(tmp_path / "file"))
     assert result.returncode == 2 and "is a file" in result.stderr
     assert os.listdir(tmp_path) == sorted(os.listdir(tmp_path))  # nothing new beside them
+    result = run_brief(
+        "batch", str(manifest), "--out", str(tmp_path / "o"), "--ray-results", str(tmp_path / "r")
+    )
+    assert (result.returncode, result.stderr) == (
+        2,
+        "brief batch: error: --ray-results needs --executor ray: local workers write into --out\n",
+    )
+    assert not (tmp_path / "o").exists() and not (tmp_path / "r").exists()
 
 
 def test_ray_executor_without_ray_says_what_to_install(tmp_path: Path) -> None:

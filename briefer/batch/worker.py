@@ -10,11 +10,14 @@ worker never leaves a file half written.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from briefer.batch.jobs import Job
 from briefer.errors import BriefError
+from briefer.output import write_output
 from briefer.safe_text import one_line
 from briefer.settings import Settings
 
@@ -53,6 +56,33 @@ class JobResult:
     llm_calls: int = 0
     tokens: int = 0
     outputs: dict[str, str] = field(default_factory=dict)
+    written: bool = False
+    """Whether the outputs are already in their files (written where the job ran), not in `outputs`."""
+
+
+def output_files(folder: Path, job_id: str, formats: Sequence[str]) -> list[Path]:
+    """The files a job writes, one per format."""
+    return [folder / f"{job_id}{SUFFIXES[fmt]}" for fmt in formats]
+
+
+def write_job_files(folder: Path, result: JobResult, formats: Sequence[str]) -> None:
+    """Write an ok job's outputs into `folder`, each file atomically (a `RunError` if one cannot be)."""
+    for path, fmt in zip(output_files(folder, result.id, formats), formats, strict=True):
+        write_output(path, result.outputs[fmt])
+
+
+def write_where_run(folder: Path, result: JobResult, formats: Sequence[str]) -> JobResult:
+    """`result` with its outputs written into `folder` here, where the job ran, and not carried back;
+    a job whose files cannot be written fails, with the reason."""
+    if result.status != "ok":
+        return result
+    try:
+        write_job_files(folder, result, formats)
+    except BriefError as exc:
+        result.status, result.error, result.outputs = "failed", one_line(str(exc)), {}
+        return result
+    result.outputs, result.written = {}, True
+    return result
 
 
 class JobRunner:

@@ -616,9 +616,9 @@ def _batch(
             if not quiet:
                 sys.stderr.write(f"brief batch: {_safe(line)}\n")
 
-        told = prefetch(listed, options, out, batch_api, batch_file, say)
-        say(told)
-        if batch_api == "export":
+        done = prefetch(listed, options, out, batch_api, batch_file, say)
+        say(done.account)
+        if not done.run_jobs:
             return
     runner = make_executor(executor, options, workers, ray_address, ray_results)
     show = not quiet and err.is_terminal
@@ -713,9 +713,10 @@ batch_command = click.Command(
             type=click.Choice(["send", "extract-only", "export", "import"]),
             is_flag=False,
             flag_value="send",
-            help="Send the first model requests of all jobs as OpenAI Batch API files (half price), then "
-            "run the jobs from the answers: send (the default), extract-only (where sources differ is "
-            "asked live), export (write the request file, send nothing), import (read --batch-file).",
+            help="Send the model requests of all jobs as OpenAI Batch API files (half price), in rounds "
+            "(first requests, then merging points), then run the jobs from the answers: send (the "
+            "default), extract-only (one round of extraction; the rest asked live), export (write the "
+            "requests of the round that is due, send nothing), import (read --batch-file).",
         ),
         click.Option(
             ["--batch-file"],

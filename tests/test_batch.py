@@ -344,3 +344,37 @@ def test_a_job_past_its_deadline_fails_and_the_others_are_written(tmp_path: Path
         assert_citations_grounded(json.loads((out / f"{job_id}.json").read_text(encoding="utf-8")))
     assert not (out / "stuck.json").exists() and not (out / "stuck.md").exists()
     assert leftovers(out) == []
+
+
+def test_the_largest_jobs_start_first(tmp_path: Path) -> None:
+    small = tmp_path / "small.txt"
+    small.write_text("Harbour talks\n\nThe ferry talks in Zanzibar stalled on Monday.\n", encoding="utf-8")
+    medium = tmp_path / "medium.txt"
+    medium.write_text(
+        "Port deal\n\nThe port of Mombasa signed a deal with two shipping lines on Friday. "
+        "The deal covers 40 berths. Officials in Nairobi welcomed it.\n",
+        encoding="utf-8",
+    )
+    manifest = write_manifest(
+        tmp_path / "jobs.jsonl",
+        [
+            {"id": "small", "sources": [str(small)]},
+            {"id": "large", "sources": [str(SEED)]},
+            {"id": "medium", "sources": [str(medium)]},
+        ],
+    )
+    with ScriptedServer() as server:
+        result = run_brief(
+            "batch", str(manifest), "--out", str(tmp_path / "out"), "--base-url", server.url,
+            "--workers", "1", "--concurrency", "1", "--no-cache",
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        texts = [r.user_text for r in server.requests]
+    order = [next(k for k, word in (("small", "Zanzibar"), ("medium", "Mombasa"), ("large", "Rubio")) if word in t)
+             for t in texts]  # fmt: skip
+    assert order == ["large", "medium", "small"]  # one job at a time, by bytes of sources
+    assert list(index_of(tmp_path / "out")) == [
+        "small",
+        "large",
+        "medium",
+    ]  # the index keeps the manifest's order

@@ -116,8 +116,15 @@ def _worker_main(
     runner = JobRunner(options)
 
     def work() -> None:
-        while (job := tasks.get()) is not None:
-            results.put(runner.run(job))
+        while True:
+            # The turn first: until a thread can start a job, the job waits in the queue, where
+            # any worker may take it (with the largest jobs first, no worker hoards them).
+            turn = runner.take_turn()
+            job = tasks.get()
+            if job is None:
+                turn.end()
+                return
+            results.put(runner.run(job, turn))
 
     running = [threading.Thread(target=work) for _ in range(threads)]
     for thread in running:

@@ -138,8 +138,8 @@ class RayExecutor:
             ref = actor.run.remote(job)
             running[ref], self._running[ref] = actor, job
 
-        for actor in self._actors:
-            for _ in range(self.threads):
+        for _ in range(self.threads):
+            for actor in self._actors:  # in turn, so that each actor gets its share of the largest jobs
                 if waiting:
                     start(actor)
         while running:

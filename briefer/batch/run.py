@@ -4,7 +4,8 @@ Only this process writes to the output folder, under its lock: each job's files
 are written atomically (`briefer.output.write_output`), then its index line. Ctrl-C
 and SIGTERM are held back while a job's files are written and honoured between
 jobs, so an interrupted batch leaves whole outputs only, and a rerun finishes
-the rest. With `--ray-results` the Ray workers write each job's files into that
+the rest. Jobs start largest first, so that the batch does not end waiting on
+one long job. With `--ray-results` the Ray workers write each job's files into that
 folder themselves (atomically too) and this process writes only the index line;
 the executor removes what jobs cut short by an interrupt had written
 (`RayExecutor.stop`), and both folders are locked.
@@ -24,7 +25,7 @@ from typing import Any, Protocol
 
 from briefer._version import __version__
 from briefer.batch.jobs import Job
-from briefer.batch.state import FolderLock, Index, JobRecord, job_hash
+from briefer.batch.state import FolderLock, Index, JobRecord, input_bytes, job_hash
 from briefer.batch.worker import BatchOptions, JobResult, output_files, write_job_files
 from briefer.errors import UsageError
 
@@ -147,6 +148,9 @@ def run_batch(
                 progress.skipped += 1
             else:
                 todo.append(job)
+        # Largest first (by bytes of sources): the last jobs to end are then short ones, and the
+        # workers finish together rather than one waiting on the other's long last job.
+        todo.sort(key=lambda job: input_bytes(job.sources), reverse=True)
         report(progress)
         signals = _HeldSignals()
         try:

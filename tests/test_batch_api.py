@@ -344,6 +344,7 @@ def test_a_rerun_polls_the_merge_round_already_sent(tmp_path: Path) -> None:
         assert process.returncode == 130, stderr
         state = json.loads((out / "batch-state.json").read_text(encoding="utf-8"))
         assert state["round"] == 2 and [b["id"] for b in state["batches"]] == ["batch-2"]
+        assert state["may_merge"] == ["long", "seed"]  # in 50-token chunks, both can have points to merge
         assert len(state["sent"]) == len(server.files["file-1"].decode().splitlines())  # round 1's requests
         server.polls = 1
         result = run_brief("batch", str(jobs), "--out", str(out), "--base-url", server.url, *SMALL_CHUNKS,
@@ -408,3 +409,21 @@ def test_extract_only_sends_one_round_and_merges_live(tmp_path: Path) -> None:
         assert schema_names([r.body for r in server.requests]).count("merged_points") >= 2
         assert set(schema_names([r.body for r in server.requests])) == {"merged_points"}
     assert "batch API: 1 round, 1 batch" in result.stderr
+
+
+def test_only_jobs_with_enough_chunks_can_have_merges(tmp_path: Path) -> None:
+    from briefer.batch.provider import merges_at_most
+    from briefer.templates import load_template
+
+    (tmp_path / "facts.toml").write_text(ONE_SECTION, encoding="utf-8")
+    facts = load_template(str(tmp_path / "facts.toml"))  # one section of at most 5 points per call
+    assert [merges_at_most(facts, units) for units in (1, 6, 7, 40)] == [
+        0,
+        0,
+        2,
+        7,
+    ]  # 35 points: 2 calls of 32
+    policy = load_template("policy")  # its people section is never merged
+    assert merges_at_most(policy, 1) == 0
+    points = [s for s in policy.sections if s.items != "people"]
+    assert merges_at_most(policy, 100) == sum(-(-100 * s.max_items // 32) for s in points)

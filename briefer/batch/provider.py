@@ -83,6 +83,8 @@ class Collected:
     merges_at_most: int = 0
     """Merge requests the second round can have at most (for the dry run): those of each point section
     whose candidates, at most `max_items` per unit, could be more than one call takes."""
+    may_merge: list[str] = field(default_factory=list)
+    """Ids of the jobs that can have merges at all: the only ones later rounds need to look at."""
 
     def add(self, key: str, check: type[BaseModel], body: dict[str, Any], prompt_tokens: int) -> None:
         self.checks[key] = check
@@ -129,7 +131,10 @@ def collect(jobs: Sequence[Job], options: BatchOptions, client: ChatClient, diff
         template = runner.template(job)
         sentences, chunks = prepare(sources, options.chunk_tokens)
         units = engine.plan(chunks, options.chunk_tokens)
-        found.merges_at_most += merges_at_most(template, len(units))
+        merges = merges_at_most(template, len(units))
+        if merges:
+            found.merges_at_most += merges
+            found.may_merge.append(job.id)
         for is_differences, _, _, request in planned_requests(
             template, units, sentences, settings.max_tokens
         ):
@@ -212,10 +217,12 @@ class _Recorder(Asker):
         return None, Usage()
 
 
-def collect_later(jobs: Sequence[Job], options: BatchOptions, sent: Set[str] = frozenset()) -> Collected:
-    """The merge requests `jobs` would send next, run from the cache without sending anything; jobs
-    missing an answer to a request sent before (`sent`, and the first requests) are left out: they
-    ask what they miss live."""
+def collect_later(
+    jobs: Sequence[Job], options: BatchOptions, may_merge: Set[str] | None, sent: Set[str] = frozenset()
+) -> Collected:
+    """The merge requests the jobs in `may_merge` (None: all) would send next, run from the cache
+    without sending anything; jobs missing an answer to a request sent before (`sent`, and the
+    first requests) are left out: they ask what they miss live."""
     from briefer.engines.openai_engine import OpenAIEngine
     from briefer.pipeline import make_brief
     from briefer.sources import load_sources
@@ -224,6 +231,8 @@ def collect_later(jobs: Sequence[Job], options: BatchOptions, sent: Set[str] = f
     runner = JobRunner(options)
     found = Collected()
     for job in jobs:
+        if may_merge is not None and job.id not in may_merge:
+            continue  # too few points to merge: a full run would be wasted on it
         mine = Collected()
         engine = OpenAIEngine(options.settings)
         engine.make_asker = lambda client, max_tokens: _Recorder(client, max_tokens, mine, sent)  # noqa: B023
@@ -340,12 +349,21 @@ class BatchAPI:
         data["round"] = round_number if isinstance(round_number, int) and 1 <= round_number <= ROUNDS else 1
         sent = data.get("sent")
         data["sent"] = [k for k in sent if isinstance(k, str)] if isinstance(sent, list) else []
+        merging = data.get("may_merge")  # None (or unreadable): every job is looked at
+        data["may_merge"] = [k for k in merging if isinstance(k, str)] if isinstance(merging, list) else None
         return data
 
-    def send(self, files: Sequence[str], round_number: int, sent: Set[str]) -> dict[str, Any]:
-        """Upload each file and start a batch on it; the state (with the round, and the requests of
-        earlier rounds, `sent`) is saved after each, so none is sent twice."""
-        state: dict[str, Any] = {"round": round_number, "batches": [], "sent": sorted(sent)}
+    def send(
+        self, files: Sequence[str], round_number: int, sent: Set[str], may_merge: Set[str] | None
+    ) -> dict[str, Any]:
+        """Upload each file and start a batch on it; the state (with the round, the requests of
+        earlier rounds, `sent`, and the jobs that can merge) is saved after each, so none is sent twice."""
+        state: dict[str, Any] = {
+            "round": round_number,
+            "batches": [],
+            "sent": sorted(sent),
+            "may_merge": _listed(may_merge),
+        }
         with self.client.errors():
             for number, text in enumerate(files, start=1):
                 upload = self.sdk.files.create(
@@ -461,27 +479,28 @@ def _rounds(jobs: Sequence[Job], options: BatchOptions, client: ChatClient, api:
     state = api.state()
     number = state["round"] if state is not None else 1
     sent: set[str] = set(state["sent"]) if state is not None else set()
+    may_merge: set[str] | None = set(state["may_merge"]) if state and state["may_merge"] is not None else None
     last = max(last, number) if state is not None and state["batches"] else last  # a sent round is read
     total, rounds, batches_sent, cached_first = Imported(), 0, 0, 0
     while number <= last:
         if number == 1:
             found = collect(jobs, options, client, differences=last > 1)
-            cached_first = found.cached
+            cached_first, may_merge = found.cached, set(found.may_merge)
         else:
-            found = collect_later(jobs, options, sent)
+            found = collect_later(jobs, options, may_merge, sent)
         if state is None or not state["batches"]:
             files = split_files(found.lines)
             if not files:
-                if number > 1:
+                if number > 1 or not may_merge:
                     break  # nothing left to merge: no later round either
                 number += 1
                 continue
-            state = api.send(files, number, sent)
+            state = api.send(files, number, sent, may_merge)
         batches = api.wait(state)
         imported = api.read(batches, found.checks)
         sent.update(found.checks)
         number += 1
-        state = {"round": number, "batches": [], "sent": sorted(sent)}
+        state = {"round": number, "batches": [], "sent": sorted(sent), "may_merge": _listed(may_merge)}
         if number <= last:
             write_output(api.state_path, json.dumps(state, indent=1) + "\n")
         api.say(_account(f"round {number - 1}: {_batches(len(batches))}", imported))
@@ -491,6 +510,10 @@ def _rounds(jobs: Sequence[Job], options: BatchOptions, client: ChatClient, api:
     if not rounds:
         return f"all {cached_first} first requests are answered by the cache: nothing to send"
     return _account(f"batch API: {rounds} round{'s' if rounds > 1 else ''}, {_batches(batches_sent)}", total)
+
+
+def _listed(ids: Set[str] | None) -> list[str] | None:
+    return sorted(ids) if ids is not None else None
 
 
 def _batches(count: int) -> str:
@@ -509,13 +532,15 @@ def _import(
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{batch_file}: cannot read the results ({exc})") from None
     imported = Imported()
-    store_results(text, collect(jobs, options, client, differences=True).checks, client, imported)
-    later = collect_later(jobs, options)
+    first = collect(jobs, options, client, differences=True)
+    store_results(text, first.checks, client, imported)
+    may_merge = set(first.may_merge)
+    later = collect_later(jobs, options, may_merge) if may_merge else Collected()
     if not later.lines:
         return Prefetched(_account(f"batch API: read {batch_file}", imported))
     store_results(text, later.checks, client, imported, count_unreadable=False)
     account = _account(f"batch API: read {batch_file}", imported)
-    due = collect_later(jobs, options)
+    due = collect_later(jobs, options, may_merge)
     if not due.lines:
         return Prefetched(account)
     return Prefetched(
@@ -533,7 +558,7 @@ def _export(
     found = collect(jobs, options, client, differences=True)
     what = "round 1 (first requests)"
     if not found.lines:
-        found = collect_later(jobs, options)
+        found = collect_later(jobs, options, set(found.may_merge)) if found.may_merge else Collected()
         what = "the next round (merging points)"
         if not found.lines:
             return "nothing to export: the cache answers every request a batch would send"
@@ -589,7 +614,7 @@ def describe_dry_run(jobs: Sequence[Job], options: BatchOptions) -> str:
             f"round 1 is answered): at most {found.merges_at_most:,} requests"
         )
     else:  # round 1 is all in the cache: the merges are known
-        later = collect_later(jobs, options)
+        later = collect_later(jobs, options, set(found.may_merge)) if found.may_merge else Collected()
         merges = (
             f"Round 2 (merging points): {len(later.lines):,} requests, {later.prompt_tokens:,} prompt tokens"
         )

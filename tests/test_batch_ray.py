@@ -89,6 +89,49 @@ def test_ray_workers_write_the_briefs_to_a_shared_path_and_a_rerun_resumes_there
     assert (shared / "job1.md").is_file() and leftovers(shared) == []
 
 
+def test_sigterm_leaves_whole_briefs_on_the_shared_path_and_a_rerun_finishes(
+    tmp_path: Path, cluster: str
+) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    jobs = [{"id": f"job{i:02d}", "sources": [str(SEED)], "template": TEMPLATES[i % 5]} for i in range(16)]
+    manifest = write_manifest(tmp_path / "jobs.jsonl", jobs)
+    out, shared = tmp_path / "out", tmp_path / "shared"
+    args = ["batch", str(manifest), "--out", str(out), "--executor", "ray", "--ray-address", cluster,
+            "--workers", "2", "--ray-results", str(shared)]  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "briefer", *args], cwd=ROOT, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            index = out / "index.jsonl"
+            if index.exists() and len(index.read_text(encoding="utf-8").splitlines()) >= 4:
+                break
+            time.sleep(0.02)
+        assert process.poll() is None, "the batch ended before it could be interrupted"
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, stderr
+    done = {i for i, r in index_of(out).items() if r["status"] == "ok"}
+    assert 4 <= len(done) < 16
+    # Only the jobs the index records are on the shared path, whole; what the others wrote is gone.
+    assert {p.stem for p in shared.glob("*.json")} == {p.stem for p in shared.glob("*.md")} == done
+    assert leftovers(shared) == []
+    rerun = run_brief(*args)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{16 - len(done)} ok, {len(done)} skipped" in rerun.stderr
+    assert len(list(shared.glob("job*.json"))) == 16 and leftovers(shared) == []
+
+
 def test_ray_actors_share_one_call_limit(tmp_path: Path, cluster: str) -> None:
     manifest = write_manifest(
         tmp_path / "jobs.jsonl", [{"id": f"j{i}", "sources": [str(SEED)]} for i in range(4)]

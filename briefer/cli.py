@@ -530,12 +530,21 @@ _BATCH_SHARED = (
     "quiet",
     "plain",
 )
+# `--deadline` applies to each job of a batch rather than to the run: its own help says so.
+_BATCH_DEADLINE = click.Option(
+    ["--deadline"],
+    type=click.FloatRange(min=0.1),
+    metavar="SECONDS",
+    help="Longest time all model calls of one job may take together, from its first call; a job "
+    "past it fails and the others go on [default: no limit].",
+)
 BATCH_EPILOG = """\b
 Examples:
   brief batch jobs.jsonl --out briefs/          one brief per line of the manifest
   brief batch clusters/ --out briefs/ -f html   one brief per subfolder, also as HTML
   brief batch jobs.jsonl --out briefs/ --workers 4
   brief batch jobs.jsonl --out briefs/ --executor ray --ray-address auto
+  brief batch jobs.jsonl --out run/ --executor ray --ray-results /mnt/shared/briefs
   brief batch jobs.jsonl --out briefs/ --batch-api     OpenAI Batch API, half price
 
 \b
@@ -551,6 +560,7 @@ def _batch(
     workers: int | None,
     executor: str,
     ray_address: str | None,
+    ray_results: Path | None,
     force: bool,
     formats: tuple[str, ...],
     batch_api: str | None,
@@ -563,6 +573,7 @@ def _batch(
     model: str | None,
     base_url: str | None,
     timeout: float | None,
+    deadline: float | None,
     concurrency: int | None,
     max_tokens: int | None,
     no_cache: bool,
@@ -575,12 +586,15 @@ def _batch(
     from briefer.batch import BatchOptions, make_executor, read_jobs, run_batch
     from briefer.config import resolve_settings
 
+    if ray_results is not None and executor != "ray":
+        raise UsageError("--ray-results needs --executor ray: local workers write into --out")
     listed = read_jobs(jobs_file)
     settings = resolve_settings(
         engine=engine,
         model=model,
         base_url=base_url,
         timeout=timeout,
+        deadline=deadline,
         concurrency=concurrency,
         max_tokens=max_tokens,
         no_cache=no_cache,
@@ -602,11 +616,11 @@ def _batch(
             if not quiet:
                 sys.stderr.write(f"brief batch: {_safe(line)}\n")
 
-        told = prefetch(listed, options, out, batch_api, batch_file, say)
-        say(told)
-        if batch_api == "export":
+        done = prefetch(listed, options, out, batch_api, batch_file, say)
+        say(done.account)
+        if not done.run_jobs:
             return
-    runner = make_executor(executor, options, workers, ray_address)
+    runner = make_executor(executor, options, workers, ray_address, ray_results)
     show = not quiet and err.is_terminal
     with err.status("Starting the batch…", spinner="dots") if show else _nothing() as status:
 
@@ -617,11 +631,13 @@ def _batch(
                     f"{state.left} left · {state.rate():.1f} jobs/min"
                 )
 
-        state = run_batch(listed, options, out, runner, force=force, on_progress=progress)
+        state = run_batch(
+            listed, options, out, runner, force=force, on_progress=progress, results=ray_results
+        )
     skipped = f", {state.skipped} skipped" if state.skipped else ""
     summary = (
         f"{state.total} jobs in {state.seconds:.1f} s: {state.ok} ok{skipped}, {len(state.failed)} failed "
-        f"({state.rate():.1f} jobs/min); briefs in {_safe(str(out))}"
+        f"({state.rate():.1f} jobs/min); briefs in {_safe(str(ray_results or out))}"
     )
     if state.interrupted:
         sys.stderr.write(
@@ -678,6 +694,13 @@ batch_command = click.Command(
             metavar="ADDRESS",
             help="Ray cluster to join (env RAY_ADDRESS) [default: a local one for this run].",
         ),
+        click.Option(
+            ["--ray-results"],
+            metavar="PATH",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="With --executor ray: a folder every node and this machine see (shared storage), where "
+            "the Ray workers write the briefs themselves; index.jsonl stays in --out.",
+        ),
         click.Option(["--force"], is_flag=True, help="Redo jobs that are already done."),
         click.Option(
             ["-f", "--format", "formats"],
@@ -690,9 +713,10 @@ batch_command = click.Command(
             type=click.Choice(["send", "extract-only", "export", "import"]),
             is_flag=False,
             flag_value="send",
-            help="Send the first model requests of all jobs as OpenAI Batch API files (half price), then "
-            "run the jobs from the answers: send (the default), extract-only (where sources differ is "
-            "asked live), export (write the request file, send nothing), import (read --batch-file).",
+            help="Send the model requests of all jobs as OpenAI Batch API files (half price), in rounds "
+            "(first requests, then merging points), then run the jobs from the answers: send (the "
+            "default), extract-only (one round of extraction; the rest asked live), export (write the "
+            "requests of the round that is due, send nothing), import (read --batch-file).",
         ),
         click.Option(
             ["--batch-file"],
@@ -707,5 +731,6 @@ batch_command = click.Command(
             help="Show the requests, tokens and cost, live and batched; send nothing.",
         ),
         *[param for param in brief_command.params if param.name in _BATCH_SHARED],
+        _BATCH_DEADLINE,
     ],
 )

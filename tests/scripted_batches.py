@@ -3,7 +3,8 @@
 `BatchServer` answers chat requests as `ScriptedServer` does and also serves
 `POST /v1/files` (multipart upload), `GET /v1/files/{id}/content`, `POST /v1/batches`
 and `GET /v1/batches/{id}`. A batch answers each line of its input file with the
-script, like a chat request, and ends after `polls` status checks: `completed`, or
+script, like a chat request, and ends after `polls` status checks (`polls` may also be a
+function of the batch id, such as "batch-2"): `completed`, or
 `expired` when `expire` is set, in which case the lines `fails(n)` picks (n from 0,
 in file order) end in the error file with `batch_expired` instead of an answer.
 """
@@ -27,7 +28,7 @@ class BatchServer(ScriptedServer):
 
     def __init__(
         self,
-        polls: int = 1,
+        polls: int | Callable[[str], int] = 1,
         expire: bool = False,
         fails: Callable[[int], bool] = lambda n: False,
         answer: Callable[[int, dict[str, Any]], Reply] = grounded_reply,
@@ -130,7 +131,8 @@ class BatchServer(ScriptedServer):
                 return error(404, f"no batch {batch_id}")
             self._checks[batch_id] += 1
             batch = self.batches[batch_id]
-            if self._checks[batch_id] >= self.polls:
+            needed = self.polls(batch_id) if callable(self.polls) else self.polls
+            if self._checks[batch_id] >= needed:
                 batch["status"] = "expired" if self.expire else "completed"
                 batch["output_file_id"] = batch["_output"]
                 batch["error_file_id"] = batch["_errors"]

@@ -268,6 +268,14 @@ def test_usage_errors_of_the_command(tmp_path: Path) -> None:
     result = run_brief("batch", str(manifest), "--out", str(tmp_path / "file"))
     assert result.returncode == 2 and "is a file" in result.stderr
     assert os.listdir(tmp_path) == sorted(os.listdir(tmp_path))  # nothing new beside them
+    result = run_brief(
+        "batch", str(manifest), "--out", str(tmp_path / "o"), "--ray-results", str(tmp_path / "r")
+    )
+    assert (result.returncode, result.stderr) == (
+        2,
+        "brief batch: error: --ray-results needs --executor ray: local workers write into --out\n",
+    )
+    assert not (tmp_path / "o").exists() and not (tmp_path / "r").exists()
 
 
 def test_ray_executor_without_ray_says_what_to_install(tmp_path: Path) -> None:
@@ -290,3 +298,83 @@ def test_ray_executor_without_ray_says_what_to_install(tmp_path: Path) -> None:
         "brief batch: error: --executor ray needs Ray: pip install 'briefer[ray]'\n",
     )
     assert not (tmp_path / "out").exists()
+
+
+def test_a_job_past_its_deadline_fails_and_the_others_are_written(tmp_path: Path) -> None:
+    from tests.scripted_server import Reply, grounded_reply
+
+    stuck = tmp_path / "stuck.txt"
+    stuck.write_text("Harbour talks\n\nThe ferry talks in Zanzibar stalled on Monday.\n", encoding="utf-8")
+    manifest = write_manifest(
+        tmp_path / "jobs.jsonl",
+        [
+            {"id": "first", "sources": [str(SEED)]},
+            {"id": "stuck", "sources": [str(stuck)]},
+            {"id": "last", "sources": [str(SEED)], "template": "sitrep"},
+        ],
+    )
+
+    def hang_on_zanzibar(n: int, request: dict[str, Any]) -> Reply:
+        user = next(m["content"] for m in request["messages"] if m["role"] == "user")
+        return Reply(delay=120) if "Zanzibar" in user else grounded_reply(n, request)
+
+    out = tmp_path / "out"
+    started = time.monotonic()
+    with ScriptedServer(hang_on_zanzibar) as server:
+        result = run_brief(
+            "batch", str(manifest), "--out", str(out), "--base-url", server.url, "--workers", "1",
+            "--concurrency", "2", "--deadline", "3", "--timeout", "600", "--no-cache",
+        )  # fmt: skip
+        took = time.monotonic() - started
+        hung = [r for r in server.requests if "Zanzibar" in r.user_text]
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"brief batch: error: 1 of 3 jobs failed: stuck (errors in {out / 'index.jsonl'})"
+    )
+    index = index_of(out)
+    assert [r["status"] for r in index.values()] == ["ok", "failed", "ok"]
+    assert index["stuck"]["error"] == (
+        "the model calls did not finish within --deadline 3 s: "
+        "raise --deadline, or leave it unset for no overall limit"
+    )
+    assert 3 <= index["stuck"]["seconds"] < 3 + 10  # not the server's 120 s, nor --timeout's 600 s
+    assert len(hung) == 1  # a deadline that has passed is not tried again
+    assert took < 60  # start-up, three jobs and the deadline; the hung answer is never waited for
+    for job_id in ("first", "last"):
+        assert_citations_grounded(json.loads((out / f"{job_id}.json").read_text(encoding="utf-8")))
+    assert not (out / "stuck.json").exists() and not (out / "stuck.md").exists()
+    assert leftovers(out) == []
+
+
+def test_the_largest_jobs_start_first(tmp_path: Path) -> None:
+    small = tmp_path / "small.txt"
+    small.write_text("Harbour talks\n\nThe ferry talks in Zanzibar stalled on Monday.\n", encoding="utf-8")
+    medium = tmp_path / "medium.txt"
+    medium.write_text(
+        "Port deal\n\nThe port of Mombasa signed a deal with two shipping lines on Friday. "
+        "The deal covers 40 berths. Officials in Nairobi welcomed it.\n",
+        encoding="utf-8",
+    )
+    manifest = write_manifest(
+        tmp_path / "jobs.jsonl",
+        [
+            {"id": "small", "sources": [str(small)]},
+            {"id": "large", "sources": [str(SEED)]},
+            {"id": "medium", "sources": [str(medium)]},
+        ],
+    )
+    with ScriptedServer() as server:
+        result = run_brief(
+            "batch", str(manifest), "--out", str(tmp_path / "out"), "--base-url", server.url,
+            "--workers", "1", "--concurrency", "1", "--no-cache",
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        texts = [r.user_text for r in server.requests]
+    order = [next(k for k, word in (("small", "Zanzibar"), ("medium", "Mombasa"), ("large", "Rubio")) if word in t)
+             for t in texts]  # fmt: skip
+    assert order == ["large", "medium", "small"]  # one job at a time, by bytes of sources
+    assert list(index_of(tmp_path / "out")) == [
+        "small",
+        "large",
+        "medium",
+    ]  # the index keeps the manifest's order

@@ -10,15 +10,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from briefer.batch.jobs import Job, read_jobs
 from briefer.batch.run import BatchProgress, Executor, run_batch
 from briefer.batch.worker import BatchOptions, JobResult, JobRunner
 from briefer.engines import engine_class
+from briefer.errors import UsageError
 from briefer.sentences import default_jobs
 
 
-def make_executor(kind: str, options: BatchOptions, workers: int | None, address: str | None) -> Executor:
-    """The executor named `kind` (`local` or `ray`) with `workers` workers (default: one per CPU).
+def make_executor(
+    kind: str,
+    options: BatchOptions,
+    workers: int | None,
+    address: str | None,
+    results: Path | None = None,
+) -> Executor:
+    """The executor named `kind` (`local` or `ray`) with `workers` workers (default: one per CPU);
+    Ray's write the briefs into `results` themselves when it is given.
 
     An engine that waits on a model server runs up to `--concurrency` jobs at once in each
     worker; the others, one.
@@ -27,7 +37,9 @@ def make_executor(kind: str, options: BatchOptions, workers: int | None, address
     if kind == "ray":
         from briefer.batch.ray_executor import RayExecutor
 
-        return RayExecutor(options, workers, address, threads)
+        return RayExecutor(options, workers, address, threads, results)
+    if results is not None:
+        raise UsageError("--ray-results needs --executor ray: local workers write into --out")
     from briefer.batch.local import LocalExecutor
 
     return LocalExecutor(options, workers or default_jobs(), threads)

@@ -13,6 +13,7 @@ batch as a whole keeps the provider's limit. A worker whose parent dies exits.
 
 from __future__ import annotations
 
+import gc
 import os
 import queue
 import signal
@@ -38,6 +39,7 @@ class LocalExecutor:
         """Jobs each worker runs at once (more than one only for engines that wait on a server)."""
         self._processes: list[Any] = []
         self._queues: list[Any] = []
+        self._frozen = False
 
     def run(self, jobs: Sequence[Job]) -> Iterator[JobResult]:
         """Each job's result, in the order they end."""
@@ -56,6 +58,10 @@ class LocalExecutor:
         context: Any = worker_context()  # a fork or spawn context: both make Processes
         if context.get_start_method() == "fork":
             load_nlp()  # before the fork, so that the workers inherit it
+            # The collector of a forked worker then leaves the inherited objects (spaCy's) alone,
+            # rather than touching each one and so copying the pages they share with this process.
+            gc.freeze()
+            self._frozen = True
         tasks: Any = context.Queue()
         results: Any = context.Queue()
         self._queues = [tasks, results]
@@ -101,6 +107,9 @@ class LocalExecutor:
             pipe.cancel_join_thread()  # jobs no worker took are dropped, not waited on at exit
             pipe.close()
         self._queues = []
+        if self._frozen:  # this process's objects are the collector's again
+            gc.unfreeze()
+            self._frozen = False
 
 
 def _worker_main(
@@ -116,8 +125,15 @@ def _worker_main(
     runner = JobRunner(options)
 
     def work() -> None:
-        while (job := tasks.get()) is not None:
-            results.put(runner.run(job))
+        while True:
+            # The turn first: until a thread can start a job, the job waits in the queue, where
+            # any worker may take it (with the largest jobs first, no worker hoards them).
+            turn = runner.take_turn()
+            job = tasks.get()
+            if job is None:
+                turn.end()
+                return
+            results.put(runner.run(job, turn))
 
     running = [threading.Thread(target=work) for _ in range(threads)]
     for thread in running:

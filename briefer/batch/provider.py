@@ -1,4 +1,4 @@
-"""Provider batch APIs: a batch's first model requests sent as OpenAI Batch files, at half the price.
+"""Provider batch APIs: a batch's model requests sent as OpenAI Batch files, at half the price, in rounds.
 
 With `--batch-api`, the requests every job would send first (each chunk's
 extraction call and, with several sources, the call asking where they differ;
@@ -8,12 +8,27 @@ builds them, and the cache does not have yet, are written as Batch API lines
 of at most 50,000 requests and 200 MB, uploaded (`/v1/files`), and run as batches
 (`/v1/batches`), polled until they end. Each answer is checked against the
 request's schema like a live answer, and kept in the answer cache under the same
-key. The jobs then run as usual: those answers come from the cache, and whatever
-is missing (a request that failed or expired, a bad answer, reduce calls) is
-asked live. `DIR/batch-state.json` names the batches sent, so a rerun after the
-process ends polls them instead of sending again. `--batch-api export` writes the
-request files and stops; `--batch-api import --batch-file RESULTS.jsonl` reads
-results made elsewhere (`vllm run-batch` writes the same format).
+key: that is round 1.
+
+The later step, merging the points of a section that has more candidates than
+one call takes (`briefer.llm.reduce`), needs round 1's answers. With plain
+`--batch-api` it is a second round: each job is run from the cache with an asker
+that sends nothing (`_Recorder`) and writes down the merge questions the cache
+cannot answer, which go out as batches like round 1's. A merge whose own result is
+still too long needs one more round, up to `1 + reduce.MAX_ROUNDS` in all. A job
+whose round-1 answers are not all in (a request failed or expired) is left out of
+the later rounds: it asks what it misses live. With `extract-only` the later steps
+are all asked live.
+
+The jobs then run as usual: every answer comes from the cache, and whatever is
+missing (a request that failed or expired, a bad answer) is asked live, or the
+job fails with its error. `DIR/batch-state.json` names the round and the batches
+sent, so a rerun after the process ends polls them instead of sending again and
+goes on from that round. `--batch-api export` writes the requests of the round
+that is due (round 1's the cache cannot answer, else the next merge round's) and
+stops; `--batch-api import --batch-file RESULTS.jsonl` reads results made
+elsewhere (`vllm run-batch` writes the same format), then runs the jobs, unless
+another round is due, which it says, to export next.
 """
 
 from __future__ import annotations
@@ -21,8 +36,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -30,12 +46,18 @@ from typing import TYPE_CHECKING, Any, Literal
 from briefer.batch.jobs import Job
 from briefer.batch.worker import BatchOptions, JobRunner
 from briefer.errors import BriefError, UsageError
+from briefer.findings import Usage
+from briefer.llm.ask import Asker
+from briefer.llm.reduce import MAX_ROUNDS as REDUCE_ROUNDS
+from briefer.llm.reduce import REDUCE_BUDGET
 from briefer.output import write_output
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from briefer.llm.client import ChatClient
+    from briefer.llm.prompt import Message
+    from briefer.templates import Template
 
 log = logging.getLogger("briefer")
 
@@ -46,6 +68,8 @@ ENDPOINT: Literal["/v1/chat/completions"] = "/v1/chat/completions"
 BATCH_DISCOUNT = 0.5
 """What a batch request costs, as a share of the live price (OpenAI's Batch API: half)."""
 _DONE = ("completed", "failed", "expired", "cancelled")
+ROUNDS = 1 + REDUCE_ROUNDS
+"""Batch rounds at most: the first requests, then one per round of merging."""
 
 
 @dataclass
@@ -56,6 +80,16 @@ class Collected:
     checks: dict[str, type[BaseModel]] = field(default_factory=dict)
     prompt_tokens: int = 0
     cached: int = 0
+    merges_at_most: int = 0
+    """Merge requests the second round can have at most (for the dry run): those of each point section
+    whose candidates, at most `max_items` per unit, could be more than one call takes."""
+    may_merge: list[str] = field(default_factory=list)
+    """Ids of the jobs that can have merges at all: the only ones later rounds need to look at."""
+
+    def add(self, key: str, check: type[BaseModel], body: dict[str, Any], prompt_tokens: int) -> None:
+        self.checks[key] = check
+        self.prompt_tokens += prompt_tokens
+        self.lines.append({"custom_id": key, "method": "POST", "url": ENDPOINT, "body": body})
 
 
 @dataclass
@@ -67,6 +101,13 @@ class Imported:
     bad: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+
+    def add(self, other: Imported) -> None:
+        self.kept += other.kept
+        self.failed += other.failed
+        self.bad += other.bad
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
 
 
 def collect(jobs: Sequence[Job], options: BatchOptions, client: ChatClient, differences: bool) -> Collected:
@@ -81,7 +122,6 @@ def collect(jobs: Sequence[Job], options: BatchOptions, client: ChatClient, diff
     settings = options.settings
     runner = JobRunner(options)
     engine = get_engine(settings.engine, settings)
-    mode = "strict_schema" if settings.base_url is None else "bounded_schema"  # OpenAI refuses bounds
     found = Collected()
     for job in jobs:
         try:
@@ -91,6 +131,10 @@ def collect(jobs: Sequence[Job], options: BatchOptions, client: ChatClient, diff
         template = runner.template(job)
         sentences, chunks = prepare(sources, options.chunk_tokens)
         units = engine.plan(chunks, options.chunk_tokens)
+        merges = merges_at_most(template, len(units))
+        if merges:
+            found.merges_at_most += merges
+            found.may_merge.append(job.id)
         for is_differences, _, _, request in planned_requests(
             template, units, sentences, settings.max_tokens
         ):
@@ -102,10 +146,111 @@ def collect(jobs: Sequence[Job], options: BatchOptions, client: ChatClient, diff
             if client.cache is not None and client.cache.get(key) is not None:
                 found.cached += 1
                 continue
-            found.checks[key] = DifferencesAnswer if is_differences else answer_model(template)
-            found.prompt_tokens += sum(count_tokens(m["content"]) for m in request.messages)
-            body = client.request_body(request, mode)
-            found.lines.append({"custom_id": key, "method": "POST", "url": ENDPOINT, "body": body})
+            found.add(
+                key,
+                DifferencesAnswer if is_differences else answer_model(template),
+                client.request_body(request, _mode(settings.base_url)),
+                sum(count_tokens(m["content"]) for m in request.messages),
+            )
+    return found
+
+
+def _mode(base_url: str | None) -> str:
+    """The response format of batch requests: OpenAI's strict mode refuses length bounds."""
+    return "strict_schema" if base_url is None else "bounded_schema"
+
+
+def merges_at_most(template: Template, units: int) -> int:
+    """The most merge requests a job of `units` extraction calls can make in its first merge round."""
+    calls = 0
+    for spec in template.sections:
+        candidates = units * spec.max_items
+        if spec.items != "people" and candidates > REDUCE_BUDGET:
+            calls += -(-candidates // REDUCE_BUDGET)
+    return calls
+
+
+class _NotBatched(Exception):
+    """A job asked for something the cache does not have and a later round cannot send: it runs live."""
+
+
+class _Recorder(Asker):
+    """An asker that sends nothing: answers come from the cache, and a merge question the cache cannot
+    answer is written down for the next round while its points are kept as they are (so the job
+    goes on, and asks no more merges this round)."""
+
+    def __init__(self, client: ChatClient, max_tokens: int | None, found: Collected, sent: Set[str]) -> None:
+        super().__init__(client, max_tokens)
+        self.found = found
+        self.sent = sent
+        """Requests sent in earlier rounds: one not answered failed there, and its job asks live."""
+        self._lock = threading.Lock()
+
+    def ask(
+        self,
+        messages: list[Message],
+        schema: dict[str, object],
+        schema_name: str,
+        model: type[BaseModel],
+        budget: int,
+    ) -> tuple[BaseModel | None, Usage]:
+        from briefer.llm.budget import output_limit
+        from briefer.llm.request import ChatRequest
+        from briefer.llm.schema import REDUCE_SCHEMA_NAME, AnswerError, parse_answer
+
+        client = self.client
+        request = ChatRequest(messages, schema, schema_name, output_limit(self.max_tokens, budget))
+        key = client.key(request)
+        stored = client.cache.get(key) if client.cache is not None else None
+        if stored is not None:
+            if stored.get("split"):
+                return None, Usage(cached_calls=1)
+            try:
+                return parse_answer(stored.get("content"), model), Usage(cached_calls=1)
+            except AnswerError:
+                raise _NotBatched from None
+        if schema_name != REDUCE_SCHEMA_NAME or key in self.sent:
+            raise _NotBatched  # a request that failed in a batch: asked live when the job runs
+        with self._lock:
+            if key not in self.found.checks:
+                self.found.add(key, model, client.request_body(request, _mode(client.base_url)), 0)
+        return None, Usage()
+
+
+def collect_later(
+    jobs: Sequence[Job], options: BatchOptions, may_merge: Set[str] | None, sent: Set[str] = frozenset()
+) -> Collected:
+    """The merge requests the jobs in `may_merge` (None: all) would send next, run from the cache
+    without sending anything; jobs missing an answer to a request sent before (`sent`, and the
+    first requests) are left out: they ask what they miss live."""
+    from briefer.engines.openai_engine import OpenAIEngine
+    from briefer.pipeline import make_brief
+    from briefer.sources import load_sources
+    from briefer.tokens import count_tokens
+
+    runner = JobRunner(options)
+    found = Collected()
+    for job in jobs:
+        if may_merge is not None and job.id not in may_merge:
+            continue  # too few points to merge: a full run would be wasted on it
+        mine = Collected()
+        engine = OpenAIEngine(options.settings)
+        engine.make_asker = lambda client, max_tokens: _Recorder(client, max_tokens, mine, sent)  # noqa: B023
+        try:
+            make_brief(
+                load_sources(list(job.sources)),
+                runner.template(job),
+                engine,
+                chunk_tokens=options.chunk_tokens,
+                strict=options.strict,
+            )
+        except (_NotBatched, BriefError):
+            continue
+        for line in mine.lines:
+            key = line["custom_id"]
+            if key not in found.checks:  # jobs with the same points ask the same merge once
+                tokens = sum(count_tokens(m["content"]) for m in line["body"]["messages"])
+                found.add(key, mine.checks[key], line["body"], tokens)
     return found
 
 
@@ -133,8 +278,15 @@ def split_files(
     return files
 
 
-def store_results(text: str, checks: dict[str, type[BaseModel]], client: ChatClient, found: Imported) -> None:
-    """Check each result line of a Batch API output (or error) file and cache the good answers."""
+def store_results(
+    text: str,
+    checks: dict[str, type[BaseModel]],
+    client: ChatClient,
+    found: Imported,
+    count_unreadable: bool = True,
+) -> None:
+    """Check each result line of a Batch API output (or error) file and cache the good answers
+    (lines that are not results are counted as bad unless `count_unreadable` is False)."""
     from briefer.llm.schema import AnswerError, parse_answer
 
     for line in text.splitlines():
@@ -144,7 +296,7 @@ def store_results(text: str, checks: dict[str, type[BaseModel]], client: ChatCli
             record = json.loads(line)
             key = record["custom_id"]
         except (json.JSONDecodeError, KeyError, TypeError):
-            found.bad += 1
+            found.bad += count_unreadable
             continue
         check = checks.get(key)
         response = record.get("response") or {}
@@ -191,11 +343,27 @@ class BatchAPI:
             raise UsageError(
                 f"{self.state_path}: unreadable ({exc}): remove it to send the batch again"
             ) from None
-        return data if isinstance(data, dict) and isinstance(data.get("batches"), list) else None
+        if not isinstance(data, dict) or not isinstance(data.get("batches"), list):
+            return None
+        round_number = data.get("round", 1)  # a state saved before rounds were numbered is round 1
+        data["round"] = round_number if isinstance(round_number, int) and 1 <= round_number <= ROUNDS else 1
+        sent = data.get("sent")
+        data["sent"] = [k for k in sent if isinstance(k, str)] if isinstance(sent, list) else []
+        merging = data.get("may_merge")  # None (or unreadable): every job is looked at
+        data["may_merge"] = [k for k in merging if isinstance(k, str)] if isinstance(merging, list) else None
+        return data
 
-    def send(self, files: Sequence[str]) -> dict[str, Any]:
-        """Upload each file and start a batch on it; the state is saved after each, so none is sent twice."""
-        state: dict[str, Any] = {"batches": []}
+    def send(
+        self, files: Sequence[str], round_number: int, sent: Set[str], may_merge: Set[str] | None
+    ) -> dict[str, Any]:
+        """Upload each file and start a batch on it; the state (with the round, the requests of
+        earlier rounds, `sent`, and the jobs that can merge) is saved after each, so none is sent twice."""
+        state: dict[str, Any] = {
+            "round": round_number,
+            "batches": [],
+            "sent": sorted(sent),
+            "may_merge": _listed(may_merge),
+        }
         with self.client.errors():
             for number, text in enumerate(files, start=1):
                 upload = self.sdk.files.create(
@@ -208,7 +376,7 @@ class BatchAPI:
                     {"id": batch.id, "input_file_id": upload.id, "requests": text.count("\n")}
                 )
                 write_output(self.state_path, json.dumps(state, indent=1) + "\n")
-                self.say(f"sent batch {batch.id} ({text.count(chr(10)):,} requests)")
+                self.say(f"round {round_number}: sent batch {batch.id} ({text.count(chr(10)):,} requests)")
         return state
 
     def wait(self, state: dict[str, Any]) -> list[Any]:
@@ -265,6 +433,14 @@ def make_client(options: BatchOptions) -> ChatClient:
     )
 
 
+@dataclass
+class Prefetched:
+    """What `prefetch` did: a one-line account, and whether the jobs are to run now."""
+
+    account: str
+    run_jobs: bool = True
+
+
 def prefetch(
     jobs: Sequence[Job],
     options: BatchOptions,
@@ -272,9 +448,10 @@ def prefetch(
     mode: str,
     batch_file: Path | None,
     say: Callable[[str], None],
-) -> str:
-    """Get the jobs' first answers into the cache through the Batch API (`mode`: send, extract-only,
-    import) or write the request files (export); a one-line account of what happened."""
+) -> Prefetched:
+    """Get the jobs' answers into the cache through the Batch API, round after round (`mode`: send;
+    extract-only, round 1 only; import, from `batch_file`), or write the requests of the round
+    that is due (export)."""
     from briefer.batch.state import FolderLock
 
     client = make_client(options)
@@ -282,39 +459,110 @@ def prefetch(
         out.mkdir(parents=True, exist_ok=True)
         with FolderLock(out):
             if mode == "import":
-                if batch_file is None:
-                    raise UsageError("--batch-api import needs --batch-file RESULTS.jsonl")
-                try:
-                    text = batch_file.read_text(encoding="utf-8")
-                except (OSError, UnicodeDecodeError) as exc:
-                    raise UsageError(f"{batch_file}: cannot read the results ({exc})") from None
-                found = collect(jobs, options, client, differences=True)
-                imported = Imported()
-                store_results(text, found.checks, client, imported)
-                return _account(f"read {batch_file}", imported)
+                return _import(jobs, options, client, batch_file)
+            if mode == "export":
+                return Prefetched(_export(jobs, options, client, out, batch_file), run_jobs=False)
             api = BatchAPI(out, client, poll_seconds(), say)
-            state = api.state()
-            found = collect(jobs, options, client, differences=mode != "extract-only")
-            if state is None:
-                files = split_files(found.lines)
-                if mode == "export":
-                    return _export(files, out, batch_file, found)
-                if not files:
-                    return f"all {found.cached} first requests are answered by the cache: nothing to send"
-                state = api.send(files)
-            batches = api.wait(state)
-            imported = api.read(batches, found.checks)
-            api.state_path.unlink(missing_ok=True)
-            return _account(f"{len(batches)} batch" + ("" if len(batches) == 1 else "es"), imported)
+            return Prefetched(
+                _rounds(jobs, options, client, api, last=1 if mode == "extract-only" else ROUNDS)
+            )
     finally:
         client.close()
         if client.cache is not None:
             client.cache.close()
 
 
-def _export(files: Sequence[str], out: Path, batch_file: Path | None, found: Collected) -> str:
-    if not files:
-        return f"all {found.cached} first requests are answered by the cache: nothing to export"
+def _rounds(jobs: Sequence[Job], options: BatchOptions, client: ChatClient, api: BatchAPI, last: int) -> str:
+    """Send, wait for and read each round up to `last` (from the round a saved state is in), until one
+    has nothing to send; a one-line account of them all. Between rounds the state names the next,
+    so a run that ends there goes on from it."""
+    state = api.state()
+    number = state["round"] if state is not None else 1
+    sent: set[str] = set(state["sent"]) if state is not None else set()
+    may_merge: set[str] | None = set(state["may_merge"]) if state and state["may_merge"] is not None else None
+    last = max(last, number) if state is not None and state["batches"] else last  # a sent round is read
+    total, rounds, batches_sent, cached_first = Imported(), 0, 0, 0
+    while number <= last:
+        if number == 1:
+            found = collect(jobs, options, client, differences=last > 1)
+            cached_first, may_merge = found.cached, set(found.may_merge)
+        else:
+            found = collect_later(jobs, options, may_merge, sent)
+        if state is None or not state["batches"]:
+            files = split_files(found.lines)
+            if not files:
+                if number > 1 or not may_merge:
+                    break  # nothing left to merge: no later round either
+                number += 1
+                continue
+            state = api.send(files, number, sent, may_merge)
+        batches = api.wait(state)
+        imported = api.read(batches, found.checks)
+        sent.update(found.checks)
+        number += 1
+        state = {"round": number, "batches": [], "sent": sorted(sent), "may_merge": _listed(may_merge)}
+        if number <= last:
+            write_output(api.state_path, json.dumps(state, indent=1) + "\n")
+        api.say(_account(f"round {number - 1}: {_batches(len(batches))}", imported))
+        total.add(imported)
+        rounds, batches_sent = rounds + 1, batches_sent + len(batches)
+    api.state_path.unlink(missing_ok=True)
+    if not rounds:
+        return f"all {cached_first} first requests are answered by the cache: nothing to send"
+    return _account(f"batch API: {rounds} round{'s' if rounds > 1 else ''}, {_batches(batches_sent)}", total)
+
+
+def _listed(ids: Set[str] | None) -> list[str] | None:
+    return sorted(ids) if ids is not None else None
+
+
+def _batches(count: int) -> str:
+    return f"{count} batch" + ("" if count == 1 else "es")
+
+
+def _import(
+    jobs: Sequence[Job], options: BatchOptions, client: ChatClient, batch_file: Path | None
+) -> Prefetched:
+    """Keep the answers of a results file made elsewhere (either round's); the jobs run unless a
+    further round of merges is due."""
+    if batch_file is None:
+        raise UsageError("--batch-api import needs --batch-file RESULTS.jsonl")
+    try:
+        text = batch_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{batch_file}: cannot read the results ({exc})") from None
+    imported = Imported()
+    first = collect(jobs, options, client, differences=True)
+    store_results(text, first.checks, client, imported)
+    may_merge = set(first.may_merge)
+    later = collect_later(jobs, options, may_merge) if may_merge else Collected()
+    if not later.lines:
+        return Prefetched(_account(f"batch API: read {batch_file}", imported))
+    store_results(text, later.checks, client, imported, count_unreadable=False)
+    account = _account(f"batch API: read {batch_file}", imported)
+    due = collect_later(jobs, options, may_merge)
+    if not due.lines:
+        return Prefetched(account)
+    return Prefetched(
+        f"{account}; {len(due.lines):,} requests merging points are due as the next round: write them "
+        "with --batch-api export and import their results, or run without --batch-api to ask them live",
+        run_jobs=False,
+    )
+
+
+def _export(
+    jobs: Sequence[Job], options: BatchOptions, client: ChatClient, out: Path, batch_file: Path | None
+) -> str:
+    """Write the requests of the round that is due: round 1's the cache cannot answer, else the
+    next round of merges."""
+    found = collect(jobs, options, client, differences=True)
+    what = "round 1 (first requests)"
+    if not found.lines:
+        found = collect_later(jobs, options, set(found.may_merge)) if found.may_merge else Collected()
+        what = "the next round (merging points)"
+        if not found.lines:
+            return "nothing to export: the cache answers every request a batch would send"
+    files = split_files(found.lines)
     base = batch_file or out / "batch-requests.jsonl"
     paths = (
         [base]
@@ -324,7 +572,7 @@ def _export(files: Sequence[str], out: Path, batch_file: Path | None, found: Col
     for path, text in zip(paths, files, strict=True):
         write_output(path, text)
     return (
-        f"wrote {len(found.lines):,} requests ({found.prompt_tokens:,} prompt tokens) to "
+        f"wrote {len(found.lines):,} requests of {what} ({found.prompt_tokens:,} prompt tokens) to "
         f"{', '.join(str(p) for p in paths)}; send them, then rerun with --batch-api import --batch-file RESULTS.jsonl"
     )
 
@@ -333,7 +581,7 @@ def _account(what: str, imported: Imported) -> str:
     missing = imported.failed + imported.bad
     live = f"; {missing} failed or unusable, asked live" if missing else ""
     return (
-        f"batch API: {what}: {imported.kept} answers cached ({imported.prompt_tokens:,} prompt + "
+        f"{what}: {imported.kept} answers cached ({imported.prompt_tokens:,} prompt + "
         f"{imported.completion_tokens:,} completion tokens){live}"
     )
 
@@ -360,11 +608,21 @@ def describe_dry_run(jobs: Sequence[Job], options: BatchOptions) -> str:
         line["body"].get("max_completion_tokens") or line["body"].get("max_tokens") or 0
         for line in found.lines
     )
+    if found.lines:
+        merges = (
+            f"Round 2 (merging the points of sections with more than {REDUCE_BUDGET} candidates, known once "
+            f"round 1 is answered): at most {found.merges_at_most:,} requests"
+        )
+    else:  # round 1 is all in the cache: the merges are known
+        later = collect_later(jobs, options, set(found.may_merge)) if found.may_merge else Collected()
+        merges = (
+            f"Round 2 (merging points): {len(later.lines):,} requests, {later.prompt_tokens:,} prompt tokens"
+        )
     lines = [
         "Dry run: nothing is sent to any model.",
         f"{len(jobs)} jobs: {len(found.lines):,} first requests to send ({found.cached} answered by the cache), "
-        f"{found.prompt_tokens:,} prompt tokens, at most {output_tokens:,} output tokens in all; "
-        "reduce calls and answers to ask again are extra.",
+        f"{found.prompt_tokens:,} prompt tokens, at most {output_tokens:,} output tokens in all.",
+        f"{merges}; a further round if merged points are still too many; answers to ask again are extra.",
     ]
     price = price_of(settings.model)
     if price is None:

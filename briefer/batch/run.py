@@ -4,7 +4,11 @@ Only this process writes to the output folder, under its lock: each job's files
 are written atomically (`briefer.output.write_output`), then its index line. Ctrl-C
 and SIGTERM are held back while a job's files are written and honoured between
 jobs, so an interrupted batch leaves whole outputs only, and a rerun finishes
-the rest.
+the rest. Jobs start largest first, so that the batch does not end waiting on
+one long job. With `--ray-results` the Ray workers write each job's files into that
+folder themselves (atomically too) and this process writes only the index line;
+the executor removes what jobs cut short by an interrupt had written
+(`RayExecutor.stop`), and both folders are locked.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -21,10 +25,9 @@ from typing import Any, Protocol
 
 from briefer._version import __version__
 from briefer.batch.jobs import Job
-from briefer.batch.state import FolderLock, Index, JobRecord, job_hash
-from briefer.batch.worker import SUFFIXES, BatchOptions, JobResult
+from briefer.batch.state import FolderLock, Index, JobRecord, input_bytes, job_hash
+from briefer.batch.worker import BatchOptions, JobResult, output_files, write_job_files
 from briefer.errors import UsageError
-from briefer.output import write_output
 
 
 class Executor(Protocol):
@@ -73,11 +76,6 @@ class _Interrupted(BaseException):
     catching its own errors (`JobRunner.run`) takes it for a failure of that job."""
 
 
-def output_files(folder: Path, job_id: str, formats: Sequence[str]) -> list[Path]:
-    """The files a job writes, one per format."""
-    return [folder / f"{job_id}{SUFFIXES[fmt]}" for fmt in formats]
-
-
 def settings_fingerprint(options: BatchOptions, job: Job) -> dict[str, Any]:
     """What, besides its sources, decides a job's brief: a change here makes a rerun redo it."""
     from briefer.templates import load_template, with_sections
@@ -106,10 +104,18 @@ def run_batch(
     *,
     force: bool = False,
     on_progress: Callable[[BatchProgress], None] | None = None,
+    results: Path | None = None,
 ) -> BatchProgress:
-    """Run `jobs` into folder `out`, skipping those already done with the same inputs (unless `force`)."""
+    """Run `jobs` into folder `out`, skipping those already done with the same inputs (unless `force`).
+
+    The briefs go to `results` instead when given (the executor's workers write them there, as
+    `--ray-results` asks); the index and the lock stay in `out`.
+    """
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file: give a folder for the briefs")
+    if results is not None and results.exists() and not results.is_dir():
+        raise UsageError(f"--ray-results {results} is a file: give a folder for the briefs")
+    briefs = results or out
     fingerprints: dict[str, dict[str, Any]] = {}
     by_template: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = {}
     for job in jobs:  # a bad template fails the batch now, before any job runs
@@ -117,13 +123,15 @@ def run_batch(
         if key not in by_template:
             by_template[key] = settings_fingerprint(options, job)
         fingerprints[job.id] = by_template[key]
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot make the folder {out}: {exc.strerror or exc}") from None
+    for folder in dict.fromkeys((out, briefs)):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"cannot make the folder {folder}: {exc.strerror or exc}") from None
     progress = BatchProgress(total=len(jobs))
     report = on_progress or (lambda _: None)
-    with FolderLock(out):
+    separate = briefs.resolve() != out.resolve()
+    with FolderLock(out), FolderLock(briefs) if separate else nullcontext():
         index = Index(out)
         hashes = {job.id: job_hash(job.sources, fingerprints[job.id]) for job in jobs}
         todo = []
@@ -134,19 +142,22 @@ def run_batch(
                 and before is not None
                 and before.status in ("ok", "skipped")
                 and before.hash == hashes[job.id]
-                and all(p.is_file() for p in output_files(out, job.id, options.formats))
+                and all(p.is_file() for p in output_files(briefs, job.id, options.formats))
             ):
                 index.records[job.id] = JobRecord(job.id, "skipped", hash=hashes[job.id])
                 progress.skipped += 1
             else:
                 todo.append(job)
+        # Largest first (by bytes of sources): the last jobs to end are then short ones, and the
+        # workers finish together rather than one waiting on the other's long last job.
+        todo.sort(key=lambda job: input_bytes(job.sources), reverse=True)
         report(progress)
         signals = _HeldSignals()
         try:
             with signals:
                 for result in executor.run(todo):
                     with signals.held():
-                        _commit(result, out, index, hashes[result.id], options.formats)
+                        _commit(result, briefs, index, hashes[result.id], options.formats)
                     if result.status == "ok":
                         progress.ok += 1
                     else:
@@ -160,11 +171,10 @@ def run_batch(
     return progress
 
 
-def _commit(result: JobResult, out: Path, index: Index, digest: str, formats: Sequence[str]) -> None:
-    """Write a finished job's files, then its index line."""
-    if result.status == "ok":
-        for path, fmt in zip(output_files(out, result.id, formats), formats, strict=True):
-            write_output(path, result.outputs[fmt])
+def _commit(result: JobResult, briefs: Path, index: Index, digest: str, formats: Sequence[str]) -> None:
+    """Write a finished job's files (unless its worker did), then its index line."""
+    if result.status == "ok" and not result.written:
+        write_job_files(briefs, result, formats)
     record = JobRecord(
         result.id,
         result.status,

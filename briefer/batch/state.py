@@ -63,6 +63,21 @@ def job_hash(sources: Iterable[str], settings: Mapping[str, Any]) -> str:
     return digest.hexdigest()
 
 
+def input_bytes(sources: Iterable[str]) -> int:
+    """Bytes of a job's source files (folders file by file; URLs and missing files count nothing)."""
+    size = 0
+    for source in sources:
+        if source.startswith(("http://", "https://")):
+            continue
+        path = Path(source)
+        try:
+            files = [p for p in path.rglob("*") if p.is_file()] if path.is_dir() else [path]
+            size += sum(file.stat().st_size for file in files)
+        except OSError:
+            continue
+    return size
+
+
 def _add_file(digest: Any, path: Path) -> None:
     try:
         with path.open("rb") as handle:

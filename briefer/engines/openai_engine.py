@@ -12,7 +12,7 @@ in halves. Citations are resolved against the sentences shown
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -60,6 +60,8 @@ class OpenAIEngine(Engine):
         """Tokens of answers received so far, for progress displays."""
         self._client: ChatClient | None = None
         self._asker: Asker | None = None
+        self.make_asker: Callable[[ChatClient, int | None], Asker] = Asker
+        """Makes the asker of each client (a batch's later rounds put one in that asks nothing)."""
         self._models: dict[str, tuple[Template, type[BaseModel]]] = {}
         self._lock = threading.Lock()
         self._closed = False
@@ -126,7 +128,7 @@ class OpenAIEngine(Engine):
         client = self.client()
         with self._lock:
             if self._asker is None or self._asker.client is not client:
-                self._asker = Asker(client, self.settings.max_tokens)
+                self._asker = self.make_asker(client, self.settings.max_tokens)
             return self._asker
 
     def check_open(self) -> None:

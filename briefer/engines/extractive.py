@@ -43,7 +43,10 @@ _OTHER_SECTION_SHARE = 0.5
 _CLEAR_FIT = 1.0
 """How far above a section's `min_score` a sentence's fit must be for the section's priority to count."""
 _ECHO_SHARED_WORDS = 2
-"""Content words a sentence must share with a point before it is compared as a possible echo."""
+_ECHO_BOUND = 0.2
+"""Content words a sentence must share with a point (at least 2, and this share of the larger
+word set) before it is compared as a possible echo: below merge's `SAME_POINT` (0.3), as the
+words counted here are a little wider than merge's."""
 _VERB_POS = frozenset({"VERB", "AUX"})
 _LEAD_SENTENCES = 10
 GATE_WEIGHT = 4.0
@@ -199,9 +202,9 @@ def _with_echoes(
     out: list[Finding] = []
     for key in dict.fromkeys(f.section for f in chosen):
         mine = [f for f in chosen if f.section == key]
-        said = set().union(*(_words(with_standard(f.text, f.terms)) for f in mine))
+        said = [_words(with_standard(f.text, f.terms)) for f in mine]
         lowest = min(f.score for f in mine)
-        near = [e for ref, e in echoes.items() if len(words[ref] & said) >= _ECHO_SHARED_WORDS]
+        near = [e for ref, e in echoes.items() if any(_may_be_same(words[ref], point) for point in said)]
         supporting = [
             Finding(key, e.text, list(e.refs), score=lowest - 1.0 - i, fit=e.fit, terms=e.terms)
             for i, e in enumerate(near)
@@ -212,6 +215,13 @@ def _with_echoes(
                 for ref in point.refs[1:]:
                     echoes.pop(ref, None)
     return out
+
+
+def _may_be_same(a: set[str], b: set[str]) -> bool:
+    """Whether two word sets share enough for `merge_points` to find them one point (a bound:
+    Jaccard is at most the shared words over the larger set), so most sentences are not compared."""
+    shared = len(a & b)
+    return shared >= _ECHO_SHARED_WORDS and shared >= _ECHO_BOUND * max(len(a), len(b))
 
 
 def _words(text: str) -> set[str]:

@@ -178,47 +178,67 @@ class Coverage:
     """The concepts of a set of sources, each weighted by how many sources state it and how early
     (`CONCEPT_POSITION`); concepts fewer than `CONCEPT_SOURCES` sources state weigh nothing.
 
-    Only the concept sets of the sentences in `keep` are held (the candidates of a brief); every
-    sentence counts towards the weights.
+    Only the concepts of the sentences in `keep` are held (the candidates of a brief), packed
+    as concept numbers in one array: a set of string pairs per sentence costs kilobytes, and a
+    large input has hundreds of thousands of candidates. Every sentence counts towards the weights.
     """
 
     def __init__(self, sentences: Mapping[str, Sequence[Sentence]], keep: Iterable[Ref]) -> None:
         wanted = set(keep)
-        sources: dict[Concept, int] = {}
-        first: dict[Concept, int] = {}
-        self._concepts: dict[Ref, frozenset[Concept]] = {}
-        self._words: dict[Ref, int] = {}
-        for numbered in sentences.values():
-            stated: set[Concept] = set()
+        self._numbers: dict[Concept, int] = {}
+        sources = array("I")  # per concept number: how many sources state it
+        first = array("I")  # the earliest sentence number it is stated in
+        last = array("i")  # the last source that counted it (each source counts once)
+        packed = array("I")
+        self._spans: dict[Ref, tuple[int, int, int]] = {}
+        for index, numbered in enumerate(sentences.values()):
             for sentence in numbered:
-                found = concepts(sentence)
-                for concept in found:
-                    if concept not in stated:
-                        stated.add(concept)
-                        sources[concept] = sources.get(concept, 0) + 1
-                    first[concept] = min(first.get(concept, sentence.number), sentence.number)
+                found = [self._number(c, sources, first, last) for c in concepts(sentence)]
+                for n in found:
+                    if last[n] != index:
+                        last[n] = index
+                        sources[n] += 1
+                    first[n] = min(first[n], sentence.number)
                 ref = (sentence.source, sentence.number)
                 if ref in wanted:
-                    self._concepts[ref] = found
-                    self._words[ref] = sum(1 for t in sentence.tokens if t.pos not in _WORDLESS_POS) or 1
+                    words = sum(1 for t in sentence.tokens if t.pos not in _WORDLESS_POS) or 1
+                    self._spans[ref] = (len(packed), len(packed) + len(found), words)
+                    packed.extend(found)
         need = min(CONCEPT_SOURCES, len(sentences))
-        self.weights = {
-            concept: n * (1 + CONCEPT_POSITION / first[concept])
-            for concept, n in sources.items()
-            if n >= need
-        }
-
-    def gain(self, ref: Ref, covered: set[Concept]) -> float:
-        """The weight of the concepts `ref` adds to `covered`, per word of the sentence."""
-        weights = self.weights
-        # fsum: exact whatever the order a set of concepts is summed in, so ties break the same way
-        # in every run (Python orders a set of strings differently from one process to the next)
-        return (
-            math.fsum(weights.get(c, 0.0) for c in self._concepts[ref] if c not in covered) / self._words[ref]
+        self._weights = array(
+            "d",
+            (
+                n * (1 + CONCEPT_POSITION / f) if n >= need else 0.0
+                for n, f in zip(sources, first, strict=True)
+            ),
         )
+        self._packed = packed
 
-    def concepts_of(self, ref: Ref) -> frozenset[Concept]:
-        return self._concepts[ref]
+    def _number(self, concept: Concept, sources: array[int], first: array[int], last: array[int]) -> int:
+        number = self._numbers.get(concept)
+        if number is None:
+            number = self._numbers[concept] = len(sources)
+            sources.append(0)
+            first.append(2**31)
+            last.append(-1)
+        return number
+
+    def weight(self, concept: Concept) -> float:
+        """A concept's weight (0 for one too few sources state, or none)."""
+        number = self._numbers.get(concept)
+        return 0.0 if number is None else self._weights[number]
+
+    def gain(self, ref: Ref, covered: set[int]) -> float:
+        """The weight of the concepts `ref` adds to `covered`, per word of the sentence."""
+        start, end, words = self._spans[ref]
+        weights = self._weights
+        # fsum: exact in any order, so ties break the same way in every run
+        return math.fsum(weights[n] for n in self._packed[start:end] if n not in covered) / words
+
+    def concepts_of(self, ref: Ref) -> frozenset[int]:
+        """The numbers of the concepts `ref` states."""
+        start, end, _ = self._spans[ref]
+        return frozenset(self._packed[start:end])
 
 
 def cover(
@@ -235,7 +255,7 @@ def cover(
     Lazy greedy: a gain can only fall as more is covered, so a stale gain is an upper bound and a
     candidate whose fresh gain still tops every stale one is the best.
     """
-    covered: set[Concept] = set()
+    covered: set[int] = set()
     taken_refs: set[Ref] = set()
     counts = dict.fromkeys(limits, 0)
     heap = [(-coverage.gain(ref, covered), i) for i, (_, ref) in enumerate(candidates)]

@@ -53,11 +53,13 @@ class LocalExecutor:
         yield from self._run_in_processes(jobs)
 
     def _run_in_processes(self, jobs: Sequence[Job]) -> Iterator[JobResult]:
+        from briefer.engines import engine_class
         from briefer.sentences import load_nlp, worker_context
 
         context: Any = worker_context()  # a fork or spawn context: both make Processes
         if context.get_start_method() == "fork":
             load_nlp()  # before the fork, so that the workers inherit it
+            engine_class(self.options.settings.engine).warm_up()
             # The collector of a forked worker then leaves the inherited objects (spaCy's) alone,
             # rather than touching each one and so copying the pages they share with this process.
             gc.freeze()

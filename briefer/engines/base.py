@@ -45,6 +45,11 @@ class Engine(ABC):
         """The engine configured by `settings` (model, server, limits)."""
         raise NotImplementedError
 
+    @classmethod
+    def warm_up(cls) -> None:  # noqa: B027
+        """Import and build now what every run of this engine needs (nothing by default), so that
+        worker processes forked after this share it instead of each paying for it."""
+
     def plan(self, chunks: Sequence[Chunk], max_tokens: int) -> list[Chunk]:
         """The units `extract` will be called with: the chunks themselves, unless the engine packs them."""
         return list(self.pack(chunks, max_tokens))

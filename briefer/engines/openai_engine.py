@@ -98,6 +98,13 @@ class OpenAIEngine(Engine):
         if unit is not None:
             yield unit
 
+    @classmethod
+    def warm_up(cls) -> None:
+        """The openai SDK imported and the TLS context loaded (~1 s of CPU, once per batch, not per worker)."""
+        from briefer.llm.client import tls_context
+
+        tls_context()
+
     def prepare(self, template: Template, sources: Sequence[Source], chunk_tokens: int) -> None:
         self._closed = False
         self.client()

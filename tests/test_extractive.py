@@ -97,3 +97,26 @@ def test_a_single_source_brief_still_fills_its_sections() -> None:
     brief = _brief("sitrep", WIRE)
     happened = next(s for s in brief.sections if s.key == "what_happened")
     assert happened.items and all(c.source == "S1" for i in happened.items for c in i.citations)
+
+
+def test_an_engine_used_again_with_another_template_gives_the_same_brief_as_a_new_one() -> None:
+    # A library user (or a benchmark) may brief with one engine several times. Each run must
+    # forget the last: an earlier template's sections once made the engine drop the run's source
+    # titles, so a title became a point.
+    title = "Storm cuts power in Tarvo"
+    sources = [
+        Source(id="S1", path="s1.txt", title=title, text=f"{title}\n{WIRE}"),
+        Source(
+            id="S2",
+            path="s2.txt",
+            title="Paper",
+            text=PAPER + "The storm cut power in Tarvo on Monday, the utility said.\n",
+        ),
+    ]
+    engine = ExtractiveEngine()
+    first = make_brief(sources, load_template("sitrep"), engine)
+    make_brief(sources, load_template("executive"), engine)
+    again = make_brief(sources, load_template("sitrep"), engine)
+    fresh = make_brief(sources, load_template("sitrep"), ExtractiveEngine())
+    assert _points(again) == _points(first) == _points(fresh)
+    assert title not in [text for _, text, _ in _points(again)]

@@ -64,23 +64,32 @@ class ExtractiveEngine(Engine):
     def __init__(self) -> None:
         self._description_lemmas: dict[str, frozenset[str]] = {}
         self._titles: dict[str, str] = {}
+        self._template: Template | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Engine:
         return cls()  # offline: nothing to configure
 
     def prepare(self, template: Template, sources: Sequence[Source], chunk_tokens: int) -> None:
-        nlp = load_nlp()
         self._titles = {source.id: _plain(source.title) for source in sources}
+        self._learn(template)
+
+    def _learn(self, template: Template) -> None:
+        """The content lemmas of each point section's description (a new template's, when the
+        engine is used again: nothing of an earlier run's template or sources is kept)."""
         specs = [s for s in template.sections if s.items == "points"]
-        for spec, doc in zip(specs, nlp.pipe(s.description for s in specs), strict=True):
-            self._description_lemmas[spec.key] = frozenset(
+        nlp = load_nlp()
+        self._description_lemmas = {
+            spec.key: frozenset(
                 t.lemma_.lower() for t in doc if t.pos_ in _CONTENT_POS and not t.is_stop and t.is_alpha
             )
+            for spec, doc in zip(specs, nlp.pipe(s.description for s in specs), strict=True)
+        }
+        self._template = template
 
     def extract(self, chunk: Chunk, template: Template) -> Findings:
-        if len(self._description_lemmas) != sum(s.items == "points" for s in template.sections):
-            self.prepare(template, [], chunk.tokens)
+        if template is not self._template:  # called without `prepare`, or with another template
+            self._learn(template)
         findings = Findings()
         spun: dict[int, list[SpunPhrase]] = {}
         for match in chunk.spun:

@@ -246,10 +246,12 @@ def cover(
     coverage: Coverage,
     limits: Mapping[str, int],
     repeats: Callable[[int, Sequence[int]], bool] | None = None,
+    least: float = 0.0,
 ) -> list[tuple[int, float]]:
     """Greedy maximum coverage: which (group, sentence) candidates to take, in the order taken, each
     with its gain per word when taken. A sentence is taken once, a group takes at most its limit,
-    and a candidate that adds nothing, or that `repeats` what a taken one says (given both
+    and a candidate that adds nothing, less than `least` times the gain per word of the first one
+    taken, or that `repeats` what a taken one says (given both
     candidates' indexes), is not taken.
 
     Lazy greedy: a gain can only fall as more is covered, so a stale gain is an upper bound and a
@@ -267,7 +269,7 @@ def cover(
         if ref in taken_refs or counts[group] >= limits[group]:
             continue
         gain = coverage.gain(ref, covered)
-        if gain <= 0.0:
+        if gain <= 0.0 or (taken and gain < least * taken[0][1]):
             continue
         if heap and -heap[0][0] > gain:
             heapq.heappush(heap, (-gain, i))

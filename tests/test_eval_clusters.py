@@ -35,7 +35,7 @@ def test_a_ten_article_wikinews_cluster(instance: str, tmp_path: Path) -> None:
     assert len(paths) == 10
     brief: dict[str, Any] = brief_json(str(tmp_path))
     assert [Path(s["path"]).name for s in brief["sources"]] == [p.name for p in paths]
-    assert assert_citations_grounded(brief) >= 15
+    assert assert_citations_grounded(brief) >= 10  # a shorter brief since points must add enough (LEAST_GAIN)
     people = items_of(brief, "participants")
     assert people, "a news cluster names people"
     names = [fold(p["name"]) for p in people]

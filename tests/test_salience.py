@@ -66,3 +66,23 @@ def test_cover_takes_shared_content_once_and_keeps_limits() -> None:
     assert len(one) == 1 and one[0][0] == taken[0][0]
     twice = cover([("a", refs[1]), ("b", refs[1])], coverage, {"a": 1, "b": 1})
     assert len(twice) == 1  # a sentence goes to one group only
+
+
+def test_cover_leaves_out_what_adds_less_than_a_share_of_the_first_point() -> None:
+    sources = split(
+        "Negotiators agreed a ceasefire in Geneva on Tuesday. "
+        "Officials of both delegations, their many lawyers, advisers, translators and assistants "
+        "met again in the old town hall of the city for several hours, and the ceasefire was "
+        "discussed.",
+        "Negotiators agreed a ceasefire in Geneva. Officials met in the town hall.",
+    )
+    refs = [(s.source, s.number) for numbered in sources.values() for s in numbered]
+    coverage = Coverage(sources, refs)
+    every = cover([("points", ref) for ref in refs], coverage, {"points": 5})
+    assert len(every) == 2  # the ceasefire, then the long sentence for "town hall" alone
+    first, second = every[0][1], every[1][1]
+    assert second < first / 4
+    kept = cover([("points", ref) for ref in refs], coverage, {"points": 5}, least=0.25)
+    assert [i for i, _ in kept] == [every[0][0]]
+    # a share below what the second point adds keeps it
+    assert len(cover([("points", ref) for ref in refs], coverage, {"points": 5}, least=second / first / 2)) == 2

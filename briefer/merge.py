@@ -31,7 +31,6 @@ the guard on numbers, dates and places (words Jaccard was as good as WordNet syn
 vectors there; see the README)."""
 _MIN_SHARE = 0.5
 _WORD = re.compile(r"\w+")
-_LEAD_SENTENCES = 3
 
 Ref = tuple[str, int]
 
@@ -72,13 +71,9 @@ def merge(
     else:
         pools = _one_section_each(point_specs, pools)
         chosen.update({spec.key: pools[spec.key][: spec.max_items] for spec in point_specs})
-    pointed = {ref for spec in point_specs for point in chosen[spec.key] for ref in point.refs}
     for spec in template.sections:
         if spec.items == "people":
-            people = merge_people(by_section[spec.key], order)
-            if len(sentences) > 1:
-                people = [p for p in people if _in_the_story(p, pointed)]
-            chosen[spec.key] = people[: spec.max_items]
+            chosen[spec.key] = merge_people(by_section[spec.key], order)[: spec.max_items]
     for spec in template.sections:
         if spec.order == "source":
             chosen[spec.key].sort(key=lambda f: min(_position(r, order) for r in f.refs))
@@ -90,16 +85,6 @@ def merge(
         )
         for spec in template.sections
     ]
-
-
-def _in_the_story(person: Finding, pointed: set[Ref]) -> bool:
-    """Whether a person of a brief of several sources is one of its participants: named in two
-    sentences or more, in a source's lead (its first `_LEAD_SENTENCES`, where news names its main
-    actors), or in a sentence the brief makes a point of. Someone one sentence deep in one source
-    names in passing (a goalkeeper at a charity telethon) is not, and lists of them cost a reader
-    more than they tell: on the MultiLing clusters, names were a tenth of a brief's words and
-    matched almost none of the human summaries' word pairs."""
-    return len(person.refs) > 1 or person.refs[0][1] <= _LEAD_SENTENCES or person.refs[0] in pointed
 
 
 def _draft(specs: Sequence[SectionSpec], pools: Mapping[str, list[Finding]]) -> dict[str, list[Finding]]:

@@ -83,13 +83,21 @@ def test_credit_lines_date_lines_teasers_and_titles_are_never_points() -> None:
         "France on Thursday reacted with outrage to the announcement that the...",
         "Rescue teams warned of more rain... (Associated Press)",
     ]
-    other = "Rescue teams reached the flooded valley near Tarvo on Monday, officials announced.\n"
+    other = (
+        "Rescue teams reached the flooded valley near Tarvo on Monday, officials announced.\n\n"
+        '"The valley near Tarvo has never flooded like this, and the rain goes on.\n'
+        'We will stay until everyone is safe," the rescue chief said.\n\n'
+        "“Rescue teams reached the flooded valley near Tarvo before dawn.\n"
+        "Nobody there was hurt,” an official said.\n"
+    )
     for template in ("executive", "sitrep"):
         points = _points(_brief(template, "\n".join(lines) + "\n", other, titles=(title, "Other")))
         texts = [text for _, text, _ in points]
         assert texts, template
         assert not any(t in {title, "Associated Press", "Tuesday, July 7, 2009"} for t in texts)
         assert not any(t.endswith("...") or "...(" in t or "... (" in t for t in texts)
+        # the first half of a quotation, whose speaker only the next sentence names
+        assert not any(t.startswith(('"', "“")) for t in texts)
         assert any("rescue teams" in t.lower() for t in texts)
 
 

@@ -39,6 +39,7 @@ _MIN_POINT_WORDS = 4
 """A shorter "sentence" (a credit line, a heading) is never a point."""
 _CUT_SHORT = re.compile(r"(\.\.\.|…)\s*(\([^()]*\))?\s*$")
 """A teaser cut off mid-sentence ("France reacted to the...", "…(Associated Press)") is never a point."""
+_OPENING_QUOTE = re.compile(r'\W{0,2}"')
 _OTHER_SECTION_SHARE = 0.5
 _CLEAR_FIT = 1.0
 """How far above a section's `min_score` a sentence's fit must be for the section's priority to count."""
@@ -275,13 +276,23 @@ def _plain(text: str) -> str:
 
 def _can_be_point(sentence: Sentence) -> bool:
     """Whether a sentence can stand as a point: a statement (it has a verb), not a credit line, a
-    date line or a caption heading, not a teaser cut off mid-sentence."""
+    date line or a caption heading, not a teaser cut off mid-sentence, not the first part of a
+    quotation whose speaker a later sentence names."""
     words = sum(1 for t in sentence.tokens if t.pos not in {"PUNCT", "SPACE"})
     return (
         words >= _MIN_POINT_WORDS
         and any(t.pos in _VERB_POS for t in sentence.tokens)
         and not _CUT_SHORT.search(sentence.text)
+        and not _opens_a_quotation(sentence.text)
     )
+
+
+def _opens_a_quotation(text: str) -> bool:
+    """Whether a sentence opens a quotation it does not close ("“We are not seeking a new Cold
+    War." … "…,” Biden said."): on its own, a reader cannot tell who says it."""
+    if text.count("“") > text.count("”"):
+        return True
+    return text.count('"') % 2 == 1 and _OPENING_QUOTE.match(text) is not None
 
 
 def _common_word(name: str, sentences: Sequence[Sentence]) -> bool:

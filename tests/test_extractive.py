@@ -129,3 +129,21 @@ def test_an_engine_used_again_with_another_template_gives_the_same_brief_as_a_ne
     assert _points(again) == _points(first) == _points(fresh)
     assert title not in [text for _, text, _ in _points(again)]
 
+
+
+def test_a_section_gets_a_point_one_source_alone_makes_only_where_it_clearly_fits() -> None:
+    # "will" alone is a weak cue for next steps (fit 1 of the section's 2); the sentence got in as a
+    # candidate because it is central, but a reader would not call it a next step.
+    weak = "The mayor will meet the negotiators in Geneva.\n"
+    clear = "The next round of talks is scheduled for March.\n"
+    shared = (
+        "Negotiators agreed on a ceasefire in Geneva on Tuesday after two days of talks.\n",
+        "Negotiators agreed on a ceasefire in Geneva after two days of talks.\n",
+    )
+
+    def next_steps(extra: str) -> list[str]:
+        brief = _brief("executive", shared[0], shared[1] + extra)
+        return [i.text for s in brief.sections if s.key == "next_steps" for i in s.items]
+
+    assert next_steps(clear) == [clear.strip()]
+    assert next_steps(weak) == []

@@ -249,3 +249,31 @@ def test_ctrl_c_or_sigterm_stops_a_local_run_without_output(
     assert stderr.strip().endswith(message)
     assert time.monotonic() - interrupted < 30
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_while_the_model_loads_ends_the_run_at_once(tmp_path: Path) -> None:
+    """SIGINT while llama.cpp reads the model (the file is mapped, the server not yet made): the
+    server used to be dropped before its main loop ran, and the run hung for good."""
+    assert GGUF is not None
+    out = tmp_path / "brief.md"
+    args = [str(SEED), "--engine", "local", "--model", str(GGUF), "--no-cache", "-o", str(out)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "briefer", *args], cwd=ROOT, stderr=subprocess.PIPE, text=True
+    )
+    maps = Path(f"/proc/{process.pid}/maps")
+    waited = time.monotonic() + 120
+    while str(GGUF) not in maps.read_text():
+        assert process.poll() is None and time.monotonic() < waited, "the model was never loaded"
+        time.sleep(0.02)
+    interrupted = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    try:
+        _, stderr = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        pytest.fail("the run was still going 30 s after Ctrl-C")
+    assert process.returncode == 130, stderr
+    assert stderr.strip() == "brief: interrupted"
+    assert time.monotonic() - interrupted < 10
+    assert list(tmp_path.iterdir()) == []

@@ -253,7 +253,8 @@ def test_ctrl_c_or_sigterm_stops_a_local_run_without_output(
 
 def test_ctrl_c_while_the_model_loads_ends_the_run_at_once(tmp_path: Path) -> None:
     """SIGINT while llama.cpp reads the model (the file is mapped, the server not yet made): the
-    server used to be dropped before its main loop ran, and the run hung for good."""
+    server used to be dropped before its main loop ran, and the run hung for good. xllamacpp holds
+    the GIL while it loads, so the interrupt is seen when the load ends (5-8 s under load 8)."""
     assert GGUF is not None
     out = tmp_path / "brief.md"
     args = [str(SEED), "--engine", "local", "--model", str(GGUF), "--no-cache", "-o", str(out)]
@@ -275,5 +276,5 @@ def test_ctrl_c_while_the_model_loads_ends_the_run_at_once(tmp_path: Path) -> No
         pytest.fail("the run was still going 30 s after Ctrl-C")
     assert process.returncode == 130, stderr
     assert stderr.strip() == "brief: interrupted"
-    assert time.monotonic() - interrupted < 10
+    assert time.monotonic() - interrupted < 20
     assert list(tmp_path.iterdir()) == []

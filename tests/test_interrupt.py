@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, SEED
+from tests.conftest import SEED, start_to_interrupt
 from tests.scripted_server import Reply, ScriptedServer, completion, grounded_reply, request_schema
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux's /proc")
@@ -42,12 +41,6 @@ title = "Facts"
 max_items = 5
 description = "Facts stated in the text."
 """
-
-
-def _start(args: list[str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "briefer", *args], cwd=ROOT, stderr=subprocess.PIPE, text=True
-    )
 
 
 def _wait_for(condition: Callable[[], bool], process: subprocess.Popen[str], what: str) -> None:
@@ -79,7 +72,7 @@ def _worker_threads(process: subprocess.Popen[str]) -> list[int]:
 def test_ctrl_c_reaching_a_worker_thread_ends_the_run_at_once(tmp_path: Path) -> None:
     out = tmp_path / "brief.md"
     with ScriptedServer(lambda n, r: Reply(body=completion("{}"), delay=STALL)) as server:
-        process = _start(
+        process = start_to_interrupt(
             [str(SEED), "--base-url", server.url, "--chunk-tokens", "200", "--no-cache", "-o", str(out)]
         )
         _wait_for(lambda: len(server.requests) == 4, process, "four calls in flight")
@@ -109,7 +102,7 @@ def test_ctrl_c_during_merge_calls_ends_the_run_at_once(tmp_path: Path) -> None:
 
     out = tmp_path / "brief.json"
     with ScriptedServer(script) as server:
-        process = _start([str(article), "-t", str(template), "--base-url", server.url, "--chunk-tokens", "50",
+        process = start_to_interrupt([str(article), "-t", str(template), "--base-url", server.url, "--chunk-tokens", "50",
                           "--no-cache", "-o", str(out)])  # fmt: skip
 
         def merging() -> bool:

@@ -81,36 +81,26 @@ def _write_atomic(path: Path, target: Path, text: str, mode: int | None) -> None
     A new file gets the mode the user's umask gives any new file (the kernel applies it when
     the temporary file is created with 0o666); a replaced file keeps its own mode.
     """
-    folder = target.parent
-    try:
-        fd, tmp = _create_temporary(folder, target.name)
-    except OSError as exc:
-        raise RunError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            if mode is not None:
-                os.chmod(tmp, stat.S_IMODE(mode))
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise RunError(f"cannot write {path}: {exc.strerror or exc}") from exc
-        raise
-
-
-def _create_temporary(folder: Path, name: str) -> tuple[int, Path]:
-    """A new hidden file `.NAME.XXXXXXXX.tmp` in `folder`, created with mode 0o666 less the umask."""
     while True:
-        tmp = folder / f".{name}.{secrets.token_hex(4)}.tmp"
+        tmp = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
         try:
-            return os.open(
-                tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666
-            ), tmp
+            # Opened inside the cleanup's reach: a Ctrl-C raised as the file is created removes it.
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+                if mode is not None:
+                    os.chmod(tmp, stat.S_IMODE(mode))
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+            return
         except FileExistsError:
-            continue
+            continue  # another file took this name: never ours to remove
+        except BaseException as exc:
+            tmp.unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise RunError(f"cannot write {path}: {exc.strerror or exc}") from exc
+            raise
 
 
 def _source_clash(target: Path, sources: Sequence[str]) -> str | None:

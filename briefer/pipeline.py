@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from briefer import verify
@@ -19,6 +19,7 @@ from briefer.paraphrase import ParaphraseReport, annotate, detect, spun_by_sente
 from briefer.sentences import Sentence, iter_sentences, split_sentences
 from briefer.sources import Source
 from briefer.templates import Template, load_template
+from briefer.waiting import as_finished, result_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,9 +237,9 @@ def _extract_all(
             for future in [f for f in running if f.done()]:
                 collect(future)  # a failed call stops the run now, not after every source is split
         side = workers.submit(side_task) if side_task else None
-        for future in as_completed(list(running)):
+        for future in as_finished(list(running)):
             collect(future)
-        found_side = side.result() if side else Findings()
+        found_side = result_of(side) if side else Findings()
     finally:
         # On an error or Ctrl-C, start nothing new; calls in flight end with the engine's client.
         workers.shutdown(wait=False, cancel_futures=True)

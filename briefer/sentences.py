@@ -409,6 +409,8 @@ def _parse_in_workers(
     from concurrent.futures import Future, ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
+    from briefer.waiting import result_of
+
     workers = jobs - 1
     if context.get_start_method() == "fork":
         load_nlp()  # before the fork, so that the workers inherit it
@@ -417,7 +419,7 @@ def _parse_in_workers(
 
     def first_done() -> tuple[_Group, list[list[_Parsed]]]:
         group, parsed = pending.popleft()
-        return group, parsed.result() if isinstance(parsed, Future) else parsed
+        return group, result_of(parsed) if isinstance(parsed, Future) else parsed
 
     try:
         for group in groups:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -54,6 +55,25 @@ def run_brief(
         env=full_env,
         timeout=300,
     )
+
+
+def start_to_interrupt(args: Sequence[str], **kwargs: Any) -> subprocess.Popen[str]:
+    """Start the real CLI (`python -m briefer ARGS`, stderr piped) for a test that sends it Ctrl-C.
+
+    A test run started in the background of a shell without job control (`pytest … &` in a
+    script) has SIGINT ignored, and an ignored signal stays ignored in the programs it starts:
+    the CLI would never see the test's Ctrl-C. So SIGINT is at its default while it starts.
+    """
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # exec gives the child SIG_DFL
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "briefer", *args], cwd=ROOT, stderr=subprocess.PIPE, text=True, **kwargs
+        )
+    finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def brief_json(*args: str, **kwargs: Any) -> dict[str, Any]:

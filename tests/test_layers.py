@@ -53,7 +53,7 @@ LAYERS: list[tuple[str, list[str]]] = [
         ],
     ),
     ("reading sources", ["briefer.sources", "briefer.formats", "briefer.formats.*"]),
-    ("errors and version", ["briefer.errors", "briefer._version", "briefer.redact"]),
+    ("errors and version", ["briefer.errors", "briefer._version", "briefer.redact", "briefer.waiting"]),
 ]
 
 DOCUMENTED_API = {

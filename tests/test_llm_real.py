@@ -13,7 +13,6 @@ import shlex
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -26,7 +25,7 @@ import pytest
 from briefer.brief import brief_model
 from briefer.llm.local_server import LocalServer
 from briefer.templates import load_template
-from tests.conftest import ROOT, SEED, assert_citations_grounded, run_brief
+from tests.conftest import ROOT, SEED, assert_citations_grounded, run_brief, start_to_interrupt
 from tests.scripted_server import ScriptedServer, forward_to
 
 
@@ -237,9 +236,7 @@ def test_ctrl_c_or_sigterm_stops_a_local_run_without_output(
     assert GGUF is not None
     out = tmp_path / "brief.md"
     args = [str(SEED), "--engine", "local", "--model", str(GGUF), "--max-tokens", "4000", "-o", str(out)]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "briefer", *args], cwd=ROOT, stderr=subprocess.PIPE, text=True
-    )
+    process = start_to_interrupt(args)
     time.sleep(8)  # imports, spaCy, model load: the model is generating by now
     assert process.poll() is None, "the run ended before it could be interrupted"
     interrupted = time.monotonic()
@@ -248,4 +245,31 @@ def test_ctrl_c_or_sigterm_stops_a_local_run_without_output(
     assert process.returncode == code, stderr
     assert stderr.strip().endswith(message)
     assert time.monotonic() - interrupted < 30
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_while_the_model_loads_ends_the_run_at_once(tmp_path: Path) -> None:
+    """SIGINT while llama.cpp reads the model (the file is mapped, the server not yet made): the
+    server used to be dropped before its main loop ran, and the run hung for good. xllamacpp holds
+    the GIL while it loads, so the interrupt is seen when the load ends (5-8 s under load 8)."""
+    assert GGUF is not None
+    out = tmp_path / "brief.md"
+    args = [str(SEED), "--engine", "local", "--model", str(GGUF), "--no-cache", "-o", str(out)]
+    process = start_to_interrupt(args)
+    maps = Path(f"/proc/{process.pid}/maps")
+    waited = time.monotonic() + 120
+    while str(GGUF) not in maps.read_text():
+        assert process.poll() is None and time.monotonic() < waited, "the model was never loaded"
+        time.sleep(0.02)
+    interrupted = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    try:
+        _, stderr = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        pytest.fail("the run was still going 30 s after Ctrl-C")
+    assert process.returncode == 130, stderr
+    assert stderr.strip() == "brief: interrupted"
+    assert time.monotonic() - interrupted < 20
     assert list(tmp_path.iterdir()) == []

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ from briefer.llm.schema import SCHEMA_NAME
 from briefer.pipeline import Progress, make_brief
 from briefer.sources import Source, load_sources
 from briefer.templates import load_template
-from tests.conftest import ROOT, SEED, assert_citations_grounded, items_of, run_brief
+from tests.conftest import SEED, assert_citations_grounded, items_of, run_brief, start_to_interrupt
 from tests.scripted_server import (
     Reply,
     ScriptedServer,
@@ -449,9 +447,7 @@ def test_ctrl_c_during_concurrent_calls_exits_at_once_without_output(tmp_path: P
     out = tmp_path / "brief.md"
     with ScriptedServer(lambda n, r: Reply(body=completion("{}"), delay=60)) as server:
         args = [str(SEED), "--base-url", server.url, "--chunk-tokens", "200", "-o", str(out)]
-        process = subprocess.Popen(
-            [sys.executable, "-m", "briefer", *args], cwd=ROOT, stderr=subprocess.PIPE, text=True
-        )
+        process = start_to_interrupt(args)
         deadline = time.monotonic() + 60
         while len(server.requests) < 4 and time.monotonic() < deadline:
             time.sleep(0.1)

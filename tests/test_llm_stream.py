@@ -31,7 +31,7 @@ from briefer.llm.budget import (
 )
 from briefer.llm.transport import TokenMeter
 from briefer.templates import load_template, with_sections
-from tests.conftest import ROOT, SEED
+from tests.conftest import ROOT, SEED, start_to_interrupt
 from tests.scripted_server import Reply, ScriptedServer, completion, error, grounded_answer, grounded_reply
 from tests.test_llm_scripted import brief_via, ok_json, one_error_line
 
@@ -236,9 +236,7 @@ def test_ctrl_c_during_a_streamed_answer_closes_the_connection(tmp_path: Path) -
     out = tmp_path / "brief.md"
     with ScriptedServer(slow(spread=60, pieces=60)) as server:
         args = [str(SEED), "--base-url", server.url, "--no-cache", "-o", str(out)]
-        process = subprocess.Popen(
-            [sys.executable, "-m", "briefer", *args], cwd=ROOT, stderr=subprocess.PIPE, text=True
-        )
+        process = start_to_interrupt(args)
         waited = time.monotonic() + 60
         while not server.requests and time.monotonic() < waited:
             time.sleep(0.1)

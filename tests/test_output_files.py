@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -225,4 +226,20 @@ def test_sigterm_stops_a_run_like_ctrl_c_and_leaves_no_file(tmp_path: Path) -> N
     assert process.returncode == 143
     assert stderr.strip() == "brief: terminated"
     assert time.monotonic() - terminated < 10
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_as_the_temporary_file_is_created_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_open = os.open
+
+    def open_then_interrupted(*args: Any, **kwargs: Any) -> int:
+        real_open(*args, **kwargs)  # the file exists: Ctrl-C is raised as the call returns
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "open", open_then_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_output(tmp_path / "brief.md", "# Brief\n")
+    monkeypatch.undo()
     assert list(tmp_path.iterdir()) == []

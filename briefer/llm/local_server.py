@@ -1,9 +1,17 @@
 """llama.cpp inside this process (xllamacpp), serving the OpenAI API on 127.0.0.1 for the run.
 
 `LocalServer` is a context manager: the server starts on a free port when
-entered and stops when left, also on an error or Ctrl-C. xllamacpp stops its
-server when the `Server` object is deleted; we wait for `/health` before
-handing it out, because a server deleted before its main loop runs never stops.
+entered and stops when left, also on an error or Ctrl-C.
+
+xllamacpp stops its server when the `Server` object is deleted: it tells the
+server's main loop to end and waits for it. That loop starts only after the
+constructor has returned, and an end asked for before it starts is lost, so the
+wait never ends. A Ctrl-C while the model loads did just that (the new object
+was dropped as the constructor returned, and the run hung in `~Server`). So a
+helper thread makes the server and holds it until the loop has answered a
+request (`GET /slots` is answered by the loop); only then is it handed out.
+When the start is interrupted, the thread keeps the server and stops it once
+its loop runs, so Ctrl-C is not held up by the model load.
 """
 
 from __future__ import annotations
@@ -12,10 +20,12 @@ import gc
 import os
 import socket
 import stat
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -23,6 +33,10 @@ from typing import Any
 from briefer.errors import ModelError, UsageError
 
 _START_TIMEOUT = 120.0
+_STEP_TOKENS = 256
+"""Prompt tokens llama.cpp reads in one step (its default: 2048). Its main loop sees a stop only
+between steps, and `stop` waits for it holding the GIL: with 2048-token steps a Ctrl-C waited
+27-34 s on a loaded machine, with 256 1-5 s."""
 _QUIET = 0  # llama.cpp log verbosity: errors only
 SEED = 1
 
@@ -52,12 +66,15 @@ class LocalServer:
         params.n_ctx = self.slot_tokens * self.parallel
         params.verbosity = _QUIET
         params.sampling.seed = SEED  # the same input gives the same brief
+        params.endpoint_slots = True  # how the start checks that the main loop runs
+        params.n_batch = params.n_ubatch = _STEP_TOKENS
+        starter = _Starter(lambda: xllamacpp.Server(params), self.model_path)
         try:
-            self._server = xllamacpp.Server(params)
-        except Exception as exc:  # xllamacpp raises plain RuntimeErrors
-            raise ModelError(f"cannot start llama.cpp with {self.model_path}: {exc}") from exc
-        address = str(self._server.listening_address).rstrip("/")
-        self._wait_healthy(address)
+            starter.start()
+            self._server, address = starter.take()
+        except BaseException:
+            starter.abandon()
+            raise
         self.url = f"{address}/v1"
         return self.url
 
@@ -91,20 +108,6 @@ class LocalServer:
     ) -> None:
         self.stop()
 
-    def _wait_healthy(self, address: str) -> None:
-        deadline = time.monotonic() + _START_TIMEOUT
-        while True:
-            try:
-                with urllib.request.urlopen(f"{address}/health", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise ModelError(f"llama.cpp did not become ready within {_START_TIMEOUT:g} s")
-            time.sleep(0.1)
-
 
 def cut_connections(port: int | None) -> int:
     """Shut down this process's TCP connections to 127.0.0.1:`port`; returns how many.
@@ -133,6 +136,78 @@ def cut_connections(port: int | None) -> int:
         finally:
             sock.detach()
     return cut
+
+
+class _Starter(threading.Thread):
+    """Makes a server in this thread and holds it until its main loop runs; then hands it to
+    `take`, or, when the start was abandoned (Ctrl-C, an error), stops it."""
+
+    def __init__(self, make: Callable[[], Any], model_path: Path) -> None:
+        super().__init__(name="llama.cpp start", daemon=True)
+        self._make = make
+        self._model_path = model_path
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._server: Any = None
+        self._address = ""
+        self._error: BaseException | None = None
+        self._abandoned = False
+
+    def run(self) -> None:
+        try:
+            server = self._make()
+        except Exception as exc:  # xllamacpp raises plain RuntimeErrors
+            self._error = ModelError(f"cannot start llama.cpp with {self._model_path}: {exc}")
+            self._done.set()
+            return
+        address = str(server.listening_address).rstrip("/")
+        if not _loop_runs(address, _START_TIMEOUT):
+            self._error = ModelError(f"llama.cpp did not become ready within {_START_TIMEOUT:g} s")
+            self._done.set()
+            while not _loop_runs(address, _START_TIMEOUT):
+                pass  # deleting it before its loop runs would hang this thread for good
+            del server
+            return
+        with self._lock:
+            if not self._abandoned:
+                self._server, self._address, server = server, address, None
+        self._done.set()
+        del server  # abandoned: its loop runs, so this stops it
+
+    def take(self) -> tuple[Any, str]:
+        """The server, once its loop runs, and its address. Waits in short steps: Ctrl-C may reach
+        one of llama.cpp's threads, which does not wake a wait of the main thread."""
+        while not self._done.wait(0.1):
+            pass
+        if self._error is not None:
+            raise self._error
+        with self._lock:
+            server, self._server = self._server, None
+        return server, self._address
+
+    def abandon(self) -> None:
+        """Leave the server to this thread, which stops it once its loop runs."""
+        with self._lock:
+            self._abandoned = True
+            server, self._server = self._server, None
+        del server  # one already handed over runs its loop: it stops at once
+
+
+def _loop_runs(address: str, patience: float) -> bool:
+    """Whether the server's main loop answers `GET /slots` within `patience` seconds (llama.cpp
+    answers it from the loop; `/health` is answered before the loop starts)."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    ends = time.monotonic() + patience
+    while True:
+        try:
+            with opener.open(f"{address}/slots", timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        if time.monotonic() > ends:
+            return False
+        time.sleep(0.05)
 
 
 def _import_xllamacpp() -> Any:

@@ -27,6 +27,7 @@ from briefer.llm.prompt import reduce_messages
 from briefer.llm.schema import REDUCE_SCHEMA_NAME, MergedPoints, reduce_schema
 from briefer.merge import merge_points
 from briefer.templates import SectionSpec, Template
+from briefer.waiting import result_of
 
 log = logging.getLogger("briefer")
 
@@ -74,8 +75,13 @@ def _round(
     spent: Findings,
 ) -> list[Finding]:
     groups = [pool[i : i + budget] for i in range(0, len(pool), budget)]
-    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(groups)))) as workers:
-        outcomes = list(workers.map(lambda group: _condense(asker, template, spec, group), groups))
+    workers = ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(groups))))
+    try:
+        calls = [workers.submit(_condense, asker, template, spec, group) for group in groups]
+        outcomes = [result_of(call) for call in calls]
+    finally:
+        # Not waited for on an error or Ctrl-C: calls in flight end with the engine's client.
+        workers.shutdown(wait=False, cancel_futures=True)
     condensed: list[Finding] = []
     for found in outcomes:
         condensed.extend(found.items)

@@ -91,15 +91,16 @@ class ExtractiveEngine(Engine):
             # a source's title is in the list of sources already
             if _can_be_point(s) and _plain(s.text) != self._titles.get(s.source)
         ]
+        texts: dict[int, str] = {}  # one copy of a sentence's text for all the sections it may go to
         for spec in template.sections:
             if spec.items == "people":
                 findings.items.extend(_people(chunk.sentences, spec))
                 continue
             lemmas = self._description_lemmas[spec.key]
-            for sentence in points:
+            for at, sentence in enumerate(points):
                 score = score_sentence(sentence, spec, lemmas)
                 if score > 0 and score + GATE_WEIGHT >= spec.extractive.min_score:
-                    text = " ".join(sentence.text.split())
+                    text = texts.get(at) or texts.setdefault(at, " ".join(sentence.text.split()))
                     findings.items.append(
                         Finding(
                             spec.key,

@@ -3,6 +3,8 @@ says, and coverage does not pick the same content twice."""
 
 from __future__ import annotations
 
+import pytest
+
 from briefer.salience import Coverage, concepts, cover, salience, sentence_vectors
 from briefer.sentences import split_sentences
 from briefer.sources import Source
@@ -66,3 +68,18 @@ def test_cover_takes_shared_content_once_and_keeps_limits() -> None:
     assert len(one) == 1 and one[0][0] == taken[0][0]
     twice = cover([("a", refs[1]), ("b", refs[1])], coverage, {"a": 1, "b": 1})
     assert len(twice) == 1  # a sentence goes to one group only
+
+
+def test_scores_are_found_by_source_and_number_and_only_for_real_sentences() -> None:
+    scores = salience(SOURCES, sentence_vectors(SOURCES))
+    assert len(scores) == sum(len(numbered) for numbered in SOURCES.values())
+    assert list(scores) == [(s.source, s.number) for numbered in SOURCES.values() for s in numbered]
+    for missing in (("S1", 0), ("S1", 3), ("S4", 1)):
+        assert missing not in scores
+        with pytest.raises(KeyError):
+            scores[missing]
+
+
+def test_vectors_refuse_a_source_not_numbered_from_1() -> None:
+    with pytest.raises(ValueError, match="S1:2 out of place"):
+        sentence_vectors({"S1": [SOURCES["S1"][1]]})

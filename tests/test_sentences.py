@@ -47,7 +47,9 @@ def test_a_table_pickles_with_its_tokens_and_entities(seed: tuple[Source, Senten
 
 def test_offsets_past_4_g_are_kept_whole() -> None:
     table = SentenceTable("S1", "Anna Berg spoke.")
-    table.append(0, 16, Tokens.of([Token(0, 4, "PROPN", "anna")]), Entities.of([Entity("PERSON", 0, 9, "Anna")]))
+    table.append(
+        0, 16, Tokens.of([Token(0, 4, "PROPN", "anna")]), Entities.of([Entity("PERSON", 0, 9, "Anna")])
+    )
     far = 2**33
     table.append(far, far + 6, Tokens.of([Token(far, far + 6, "VERB", "speak")]), Entities.of([]))
     assert list(table[0].tokens) == [Token(0, 4, "PROPN", "anna")]

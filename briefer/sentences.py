@@ -143,7 +143,38 @@ def _packed(values: list[int]) -> array[int]:
     return array("I" if not values or max(values) <= 0xFFFFFFFF else "Q", values)
 
 
-class _Packed(Sequence[_Item]):
+class _Made(Sequence[_Item]):
+    """A sequence whose items are made each time they are read (`_read`), from numbers kept packed."""
+
+    __slots__ = ()
+
+    def _read(self, index: int) -> _Item:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, index: int) -> _Item: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[_Item]: ...
+    def __getitem__(self, index: int | slice) -> _Item | list[_Item]:
+        if isinstance(index, slice):
+            return [self._read(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(f"{type(self).__name__} index out of range")
+        return self._read(index)
+
+    def __iter__(self) -> Iterator[_Item]:
+        for index in range(len(self)):
+            yield self._read(index)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class _Packed(_Made[_Item]):
     """A sentence's tokens or entities, `_WIDTH` numbers each in one array; each item is made
     when it is read. About 12-16 bytes an item, where a tuple of dataclasses takes some 250."""
 
@@ -156,30 +187,11 @@ class _Packed(Sequence[_Item]):
     def _item(self, at: int) -> _Item:
         raise NotImplementedError
 
-    def __len__(self) -> int:
-        return len(self._data) // self._WIDTH
-
-    @overload
-    def __getitem__(self, index: int) -> _Item: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[_Item]: ...
-    def __getitem__(self, index: int | slice) -> _Item | list[_Item]:
-        if isinstance(index, slice):
-            return [self._item(i * self._WIDTH) for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(f"{type(self).__name__} index out of range")
+    def _read(self, index: int) -> _Item:
         return self._item(index * self._WIDTH)
 
-    def __iter__(self) -> Iterator[_Item]:
-        for at in range(0, len(self._data), self._WIDTH):
-            yield self._item(at)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Sequence) and list(self) == list(other)
-
-    __hash__ = None  # type: ignore[assignment]
+    def __len__(self) -> int:
+        return len(self._data) // self._WIDTH
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({list(self)!r})"
@@ -278,7 +290,7 @@ class Sentence:
         return f"{self.source}:{self.number}"
 
 
-class SentenceTable(Sequence[Sentence]):
+class SentenceTable(_Made[Sentence]):
     """One source's sentences, numbered from 1, as a table: each sentence's offsets into the
     source's text and its tokens and entities, all in a few arrays for the whole source; a
     `Sentence` is made each time one is read.
@@ -307,7 +319,7 @@ class SentenceTable(Sequence[Sentence]):
         self._entities = _extended(self._entities, entities._data)
         self._entity_at = _extended(self._entity_at, (len(self._entities),))
 
-    def _row(self, index: int) -> Sentence:
+    def _read(self, index: int) -> Sentence:
         start, end = self._bounds[2 * index], self._bounds[2 * index + 1]
         tokens = self._tokens[self._token_at[index] : self._token_at[index + 1]]
         entities = self._entities[self._entity_at[index] : self._entity_at[index + 1]]
@@ -323,28 +335,6 @@ class SentenceTable(Sequence[Sentence]):
 
     def __len__(self) -> int:
         return len(self._bounds) // 2
-
-    @overload
-    def __getitem__(self, index: int) -> Sentence: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[Sentence]: ...
-    def __getitem__(self, index: int | slice) -> Sentence | list[Sentence]:
-        if isinstance(index, slice):
-            return [self._row(i) for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError("sentence index out of range")
-        return self._row(index)
-
-    def __iter__(self) -> Iterator[Sentence]:
-        for index in range(len(self)):
-            yield self._row(index)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Sequence) and list(self) == list(other)
-
-    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"SentenceTable({self.source!r}, {len(self)} sentences)"

@@ -88,6 +88,14 @@ _POS_TAGS = (
     "SPACE",
 )
 _POS_CODES = {tag: code for code, tag in enumerate(_POS_TAGS)}
+_TAG_BITS = 5
+_TAG_MASK = 2**_TAG_BITS - 1
+_SPAN_BITS = 15
+_SPAN_MASK = 2**_SPAN_BITS - 1
+_SPAN_LIMIT = 2**_SPAN_BITS
+"""A packed token's offset from its sentence's first token, and its length, are below this."""
+if len(_POS_TAGS) > 2**_TAG_BITS or _MAX_BLOCK_CHARS >= _SPAN_LIMIT:
+    raise AssertionError("packed tokens cannot hold these tags or blocks this long")
 _Item = TypeVar("_Item")
 
 
@@ -176,7 +184,7 @@ class _Made(Sequence[_Item]):
 
 class _Packed(_Made[_Item]):
     """A sentence's tokens or entities, `_WIDTH` numbers each in one array; each item is made
-    when it is read. About 12-16 bytes an item, where a tuple of dataclasses takes some 250."""
+    when it is read. About 8-16 bytes an item, where a tuple of dataclasses takes some 250."""
 
     __slots__ = ("_data",)
     _WIDTH = 1
@@ -198,42 +206,59 @@ class _Packed(_Made[_Item]):
 
 
 class Tokens(_Packed[Token]):
-    """Packed tokens: start, length and tag number, lemma number (`_STRINGS`) per token."""
+    """Packed tokens, two numbers each: the offset from the first token's start << 15 | the length,
+    and the lemma number (`_STRINGS`) << 5 | the tag number; the first token's start is kept once.
 
-    __slots__ = ()
-    _WIDTH = 3
+    Offsets and lengths fit in 15 bits: a sentence lies within one block of text, and blocks are
+    at most `_MAX_BLOCK_CHARS` long."""
+
+    __slots__ = ("_base",)
+    _WIDTH = 2
+
+    def __init__(self, data: array[int], base: int = 0) -> None:
+        super().__init__(data)
+        self._base = base
 
     @classmethod
     def of(cls, tokens: Iterable[Token]) -> Tokens:
         """Pack `tokens`."""
-        return cls._from((t.start, (t.end - t.start) << 8 | _POS_CODES[t.pos], t.lemma) for t in tokens)
+        return cls._from((t.start, t.end - t.start, _POS_CODES[t.pos], t.lemma) for t in tokens)
 
     @classmethod
-    def _from(cls, tokens: Iterable[tuple[int, int, str]]) -> Tokens:
-        """From (start, length << 8 | tag number, lemma) per token."""
+    def _from(cls, tokens: Iterable[tuple[int, int, int, str]]) -> Tokens:
+        """From (start, length, tag number, lemma) per token."""
+        listed = list(tokens)
+        base = min((start for start, _, _, _ in listed), default=0)
         number = _STRINGS.number
-        return cls(
-            _packed([n for start, length_pos, lemma in tokens for n in (start, length_pos, number(lemma))])
-        )
+        data: list[int] = []
+        for start, length, tag, lemma in listed:
+            if start - base >= _SPAN_LIMIT or length >= _SPAN_LIMIT:
+                raise ValueError(f"tokens {_SPAN_LIMIT:,} or more characters long or apart cannot be packed")
+            data += ((start - base) << _SPAN_BITS | length, number(lemma) << _TAG_BITS | tag)
+        return cls(_packed(data), base)
 
     def _item(self, at: int) -> Token:
-        start, length_pos, lemma = self._data[at : at + 3]
-        return Token(start, start + (length_pos >> 8), _POS_TAGS[length_pos & 0xFF], _STRINGS.strings[lemma])
+        spans, words = self._data[at : at + 2]
+        start = self._base + (spans >> _SPAN_BITS)
+        return Token(
+            start,
+            start + (spans & _SPAN_MASK),
+            _POS_TAGS[words & _TAG_MASK],
+            _STRINGS.strings[words >> _TAG_BITS],
+        )
 
     def __iter__(self) -> Iterator[Token]:
         # The scorers read every token of every sentence, once per section: without a call per token.
-        data, strings, tags = self._data, _STRINGS.strings, _POS_TAGS
-        starts, length_tags, lemmas = data[0::3], data[1::3], data[2::3]
-        for start, length_pos, lemma in zip(starts, length_tags, lemmas, strict=True):
-            yield Token(start, start + (length_pos >> 8), tags[length_pos & 0xFF], strings[lemma])
+        data, base, strings, tags = self._data, self._base, _STRINGS.strings, _POS_TAGS
+        for spans, words in zip(data[0::2], data[1::2], strict=True):
+            start = base + (spans >> _SPAN_BITS)
+            yield Token(
+                start, start + (spans & _SPAN_MASK), tags[words & _TAG_MASK], strings[words >> _TAG_BITS]
+            )
 
     def __reduce__(self) -> tuple[Any, ...]:
         # To and from worker processes: string numbers are this process's, so pickle the strings.
-        data, strings = self._data, _STRINGS.strings
-        return (
-            Tokens._from,
-            ([(data[at], data[at + 1], strings[data[at + 2]]) for at in range(0, len(data), 3)],),
-        )
+        return (Tokens._from, ([(t.start, t.end - t.start, _POS_CODES[t.pos], t.lemma) for t in self],))
 
 
 class Entities(_Packed[Entity]):
@@ -297,10 +322,19 @@ class SentenceTable(_Made[Sentence]):
 
     A large input has hundreds of thousands of sentences: an object per sentence, with its
     own copy of its text and two arrays of its own, cost about 800 bytes each, where a row
-    of this table costs the tokens' 12 bytes each and 16 bytes more.
+    of this table costs the tokens' 8 bytes each and 20 bytes more.
     """
 
-    __slots__ = ("_bounds", "_entities", "_entity_at", "_text", "_token_at", "_tokens", "source")
+    __slots__ = (
+        "_bounds",
+        "_entities",
+        "_entity_at",
+        "_text",
+        "_token_at",
+        "_token_base",
+        "_tokens",
+        "source",
+    )
 
     def __init__(self, source: str, text: str) -> None:
         self.source = source
@@ -308,6 +342,7 @@ class SentenceTable(_Made[Sentence]):
         self._bounds = array("I")  # start, end of each sentence
         self._token_at = array("I", [0])  # where each sentence's tokens start in `_tokens`, and the end
         self._tokens = array("I")
+        self._token_base = array("I")  # the start of each sentence's first token
         self._entity_at = array("I", [0])
         self._entities = array("I")
 
@@ -315,6 +350,7 @@ class SentenceTable(_Made[Sentence]):
         """Add the next sentence, `text[start:end]` of the source."""
         self._bounds = _extended(self._bounds, (start, end))
         self._tokens = _extended(self._tokens, tokens._data)
+        self._token_base = _extended(self._token_base, (tokens._base,))
         self._token_at = _extended(self._token_at, (len(self._tokens),))
         self._entities = _extended(self._entities, entities._data)
         self._entity_at = _extended(self._entity_at, (len(self._entities),))
@@ -329,7 +365,7 @@ class SentenceTable(_Made[Sentence]):
             start,
             end,
             self._text[start:end],
-            Tokens(tokens),
+            Tokens(tokens, self._token_base[index]),
             Entities(entities) if entities else _NO_ENTITIES,
         )
 
@@ -563,7 +599,7 @@ def _doc_sentences(doc: Doc, offset: int) -> Iterator[_Parsed]:
 
 def _pack_tokens(span: Span, offset: int) -> Tokens:
     return Tokens._from(
-        (offset + t.idx, len(t) << 8 | _POS_CODES[t.pos_], t.lemma_.lower()) for t in span if not t.is_space
+        (offset + t.idx, len(t), _POS_CODES[t.pos_], t.lemma_.lower()) for t in span if not t.is_space
     )
 
 

@@ -45,6 +45,13 @@ def test_a_table_pickles_with_its_tokens_and_entities(seed: tuple[Source, Senten
     ]
 
 
+def test_tokens_too_long_or_too_far_apart_to_pack_are_refused() -> None:
+    with pytest.raises(ValueError, match="32,768 or more characters"):
+        Tokens.of([Token(0, 4, "NOUN", "word"), Token(40_000, 40_004, "NOUN", "word")])
+    with pytest.raises(ValueError, match="32,768 or more characters"):
+        Tokens.of([Token(0, 40_000, "X", "x")])
+
+
 def test_offsets_past_4_g_are_kept_whole() -> None:
     table = SentenceTable("S1", "Anna Berg spoke.")
     table.append(
@@ -75,6 +82,7 @@ def test_a_sentence_costs_its_tokens_and_entities_and_a_few_bytes_more(
     finally:
         tracemalloc.stop()
     assert len(table) == len(rows)
-    # 12 bytes a token, 16 an entity, 16 a sentence (offsets, where its tokens and entities start),
-    # with room for arrays grown ahead of need; a Sentence object with its own text and arrays took ~800.
-    assert held <= 1.15 * (12 * tokens + 16 * entities + 16 * len(rows)) + 4096
+    # 8 bytes a token, 16 an entity, 20 a sentence (offsets, its first token's start, where its tokens
+    # and entities start), with room for arrays grown ahead of need; a Sentence object with its own
+    # text and arrays took ~800.
+    assert held <= 1.15 * (8 * tokens + 16 * entities + 20 * len(rows)) + 4096

@@ -83,9 +83,12 @@ _CHECKABLE = re.compile(
 
 @dataclass(frozen=True, slots=True)
 class _Fact:
-    """A value the sentence attaches to a subject: `kind` (a noun, or "date"), its verb, the value."""
+    """A value sentence `ref` attaches to a subject: `kind` (a noun, or "date"), its verb, the value.
 
-    sentence: Sentence
+    It names its sentence rather than holding it: a sentence is made each time it is read from
+    its table, and a large input has facts in tens of thousands of sentences."""
+
+    ref: tuple[str, int]
     kind: str
     verb: str
     verb_word: str
@@ -103,16 +106,16 @@ def find_differences(sentences: Mapping[str, Sequence[Sentence]]) -> list[Findin
     found: dict[tuple[object, ...], Finding] = {}
     for group in by_key.values():
         for a, b in combinations(group, 2):
-            if a.sentence.source == b.sentence.source or a.value == b.value:
+            if a.ref[0] == b.ref[0] or a.value == b.value:
                 continue
-            if a.kind == "place" and _names_other_place(a, b):
+            if a.kind == "place" and _names_other_place(a, b, sentences):
                 continue  # "in Turin, Italy" / "in Italy": one place within the other, not two
-            for s in (a.sentence, b.sentence):
-                if s.ref not in content:
-                    content[s.ref] = _content_words(s)
-            if _jaccard(content[a.sentence.ref], content[b.sentence.ref]) < _SAME_SUBJECT:
+            for ref in (a.ref, b.ref):
+                if ref not in content:
+                    content[ref] = _content_words(_sentence(ref, sentences))
+            if _jaccard(content[a.ref], content[b.ref]) < _SAME_SUBJECT:
                 continue
-            first, second = sorted((a, b), key=lambda f: (int(f.sentence.source[1:]), f.sentence.number))
+            first, second = sorted((a, b), key=lambda f: (int(f.ref[0][1:]), f.ref[1]))
             key = (first.kind, first.verb, first.value, second.value)
             if key in found:
                 finding = found[key]
@@ -152,7 +155,7 @@ def candidate_pairs(
 
 
 def _refs(first: _Fact, second: _Fact) -> list[tuple[str, int]]:
-    return [(first.sentence.source, first.sentence.number), (second.sentence.source, second.sentence.number)]
+    return [first.ref, second.ref]
 
 
 def _describe(first: _Fact, second: _Fact) -> str:
@@ -162,10 +165,7 @@ def _describe(first: _Fact, second: _Fact) -> str:
         if first.kind in {"date", "place"}
         else f"{subject} {first.verb_word}".strip()
     )
-    return (
-        f"{what}: {first.shown} according to {first.sentence.source}, "
-        f"{second.shown} according to {second.sentence.source}"
-    )
+    return f"{what}: {first.shown} according to {first.ref[0]}, {second.shown} according to {second.ref[0]}"
 
 
 def _facts(sentence: Sentence) -> list[_Fact]:
@@ -210,9 +210,15 @@ def _date_fact(sentence: Sentence, entity: Entity) -> _Fact | None:
     return _fact(sentence, entity, "date", value, first, after)
 
 
-def _names_other_place(a: _Fact, b: _Fact) -> bool:
+def _names_other_place(a: _Fact, b: _Fact, sentences: Mapping[str, Sequence[Sentence]]) -> bool:
     """Whether either sentence also names the other's place."""
-    return str(a.value) in fold(b.sentence.text) or str(b.value) in fold(a.sentence.text)
+    return str(a.value) in fold(_sentence(b.ref, sentences).text) or str(b.value) in fold(
+        _sentence(a.ref, sentences).text
+    )
+
+
+def _sentence(ref: tuple[str, int], sentences: Mapping[str, Sequence[Sentence]]) -> Sentence:
+    return sentences[ref[0]][ref[1] - 1]
 
 
 def _place_fact(sentence: Sentence, entity: Entity) -> _Fact | None:
@@ -244,7 +250,14 @@ def _fact(
     if verb is None:
         return None
     group = _VERB_GROUPS.get(verb[0], verb[0])
-    return _Fact(sentence, kind, group, verb[1], value, _text(sentence, entity.start, entity.end))
+    return _Fact(
+        (sentence.source, sentence.number),
+        kind,
+        group,
+        verb[1],
+        value,
+        _text(sentence, entity.start, entity.end),
+    )
 
 
 def _nearest_verb(sentence: Sentence, first: int, after: int) -> tuple[str, str] | None:

@@ -16,7 +16,7 @@ from briefer.engines import Engine
 from briefer.findings import Findings
 from briefer.merge import difference_items, merge
 from briefer.paraphrase import ParaphraseReport, annotate, detect, spun_by_sentence
-from briefer.sentences import Sentence, iter_sentences, split_sentences
+from briefer.sentences import Sentence, SentenceTable, iter_sentences, split_sentences
 from briefer.sources import Source
 from briefer.templates import Template, load_template
 from briefer.waiting import as_finished, result_of
@@ -38,7 +38,7 @@ ProgressCallback = Callable[[Progress], None]
 
 def prepare(
     sources: Sequence[Source], chunk_tokens: int = DEFAULT_CHUNK_TOKENS
-) -> tuple[dict[str, list[Sentence]], list[Chunk]]:
+) -> tuple[dict[str, SentenceTable], list[Chunk]]:
     """Split sources into numbered sentences and pack them into chunks (with the spun phrases of
     a likely machine-paraphrased source, as a run sends them)."""
     sentences = split_sentences(sources)
@@ -72,7 +72,7 @@ def make_brief(
         engine = get_engine(engine)
     report = on_progress or (lambda progress: None)
     report(Progress("sources", len(sources), len(sources)))
-    sentences: dict[str, list[Sentence]] = {}
+    sentences: dict[str, SentenceTable] = {}
     paraphrases: dict[str, ParaphraseReport] = {}
 
     def chunks() -> Iterator[Chunk]:

@@ -46,7 +46,42 @@ CONCEPT_POSITION = 3.0
 _WORDLESS_POS = frozenset({"PUNCT", "SPACE"})
 
 
-class SentenceVectors(Mapping[Ref, Vector]):
+class _Rows:
+    """Sentences as rows, source after source: a source's sentences are numbered from 1, so its
+    first row and its count find each one, where a dict keyed by (source, number) costs some
+    300 bytes a sentence."""
+
+    def __init__(self) -> None:
+        self._rows: dict[str, tuple[int, int]] = {}  # first row and count of each source's sentences
+
+    def _row(self, ref: Ref) -> int:
+        source, number = ref
+        first, count = self._rows[source]
+        if not 1 <= number <= count:
+            raise KeyError(ref)
+        return first + number - 1
+
+    def __iter__(self) -> Iterator[Ref]:
+        for source, (_, count) in self._rows.items():
+            for number in range(1, count + 1):
+                yield source, number
+
+
+class SentenceScores(_Rows, Mapping[Ref, float]):
+    """A number for each sentence, in one array."""
+
+    def __init__(self, rows: dict[str, tuple[int, int]], values: array[float]) -> None:
+        self._rows = rows
+        self._values = values
+
+    def __getitem__(self, ref: Ref) -> float:
+        return self._values[self._row(ref)]
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
+class SentenceVectors(_Rows, Mapping[Ref, Vector]):
     """Unit TF-IDF vectors of each sentence's content lemmas (idf over all sentences), packed.
 
     A vector is a few numbers in two shared arrays (term numbers, weights), made into a
@@ -58,49 +93,65 @@ class SentenceVectors(Mapping[Ref, Vector]):
         numbers: dict[str, int] = {}
         terms = array("I")
         counts = array("I")
-        self._spans: dict[Ref, tuple[int, int]] = {}
-        for numbered in sentences.values():
-            for sentence in numbered:
-                start = len(terms)
+        # Where each sentence's terms start in `terms`, sentence after sentence, and where the last
+        # ends; a source's sentences are numbered from 1, so its first row and count find them all.
+        at = array("I", [0])
+        super().__init__()
+        for source, numbered in sentences.items():
+            first = len(at) - 1
+            for number, sentence in enumerate(numbered, start=1):
+                if (sentence.source, sentence.number) != (source, number):
+                    raise ValueError(f"sentence {sentence.ref} out of place: {source}'s are numbered from 1")
                 for term, n in Counter(content_lemmas(sentence)).items():
                     terms.append(numbers.setdefault(term, len(numbers)))
                     counts.append(n)
-                self._spans[(sentence.source, sentence.number)] = (start, len(terms))
+                at.append(len(terms))
+            self._rows[source] = (first, len(at) - 1 - first)
         frequency = array("I", bytes(4 * len(numbers)))
         for number in terms:
             frequency[number] += 1
-        total = max(1, len(self._spans))
+        total = max(1, len(at) - 1)
         idf = [math.log(1 + total / n) if n else 0.0 for n in frequency]
         weights = array("d", ((1 + math.log(n)) * idf[t] for t, n in zip(terms, counts, strict=True)))
-        for start, end in self._spans.values():
+        for start, end in pairwise(at):
             norm = math.sqrt(sum(w * w for w in weights[start:end])) or 1.0
             for i in range(start, end):
                 weights[i] /= norm
+        self._at = at
         self._terms = terms
         self._weights = weights
 
+    def _span(self, ref: Ref) -> tuple[int, int]:
+        """Where `ref`'s terms are in `_terms` and `_weights`."""
+        row = self._row(ref)
+        return self._at[row], self._at[row + 1]
+
     def __getitem__(self, ref: Ref) -> Vector:
-        start, end = self._spans[ref]
+        start, end = self._span(ref)
         return dict(zip(self._terms[start:end], self._weights[start:end], strict=True))
 
-    def __iter__(self) -> Iterator[Ref]:
-        return iter(self._spans)
-
     def __len__(self) -> int:
-        return len(self._spans)
+        return len(self._at) - 1
 
     def dot_dense(self, ref: Ref, dense: Sequence[float]) -> float:
         """The dot product of `ref`'s vector with a dense one indexed by term number."""
-        start, end = self._spans[ref]
+        start, end = self._span(ref)
         return sum(
             w * dense[t] for t, w in zip(self._terms[start:end], self._weights[start:end], strict=True)
         )
 
     def add_to(self, ref: Ref, dense: array[float]) -> None:
         """Add `ref`'s vector to a dense one indexed by term number."""
-        start, end = self._spans[ref]
+        start, end = self._span(ref)
         for t, w in zip(self._terms[start:end], self._weights[start:end], strict=True):
             dense[t] += w
+
+    def scores(self, values: Iterable[float]) -> SentenceScores:
+        """A score for each sentence, `values` giving them in the order the vectors are read."""
+        scores = SentenceScores(self._rows, array("d", values))
+        if len(scores) != len(self):
+            raise ValueError(f"{len(scores)} scores for {len(self)} sentences")
+        return scores
 
     @property
     def terms(self) -> int:
@@ -123,15 +174,15 @@ def content_lemmas(sentence: Sentence) -> list[str]:
     ]
 
 
-def salience(sentences: Mapping[str, Sequence[Sentence]], vectors: SentenceVectors) -> dict[Ref, float]:
+def salience(sentences: Mapping[str, Sequence[Sentence]], vectors: SentenceVectors) -> SentenceScores:
     """Each sentence's salience in [0, 1]: centrality to all sentences, support from other
     sources, and place in its source, each scaled to the highest in the set."""
     size = vectors.terms
     total = array("d", bytes(8 * size))
     for ref in vectors:
         vectors.add_to(ref, total)
-    central: dict[Ref, float] = {}
-    supported: dict[Ref, float] = {}
+    central = array("d")  # of each sentence, in the vectors' order
+    supported = array("d")
     for numbered in sentences.values():  # one source at a time: its own sum, then its sentences
         refs = [(s.source, s.number) for s in numbered]
         own: Vector = {}
@@ -141,19 +192,19 @@ def salience(sentences: Mapping[str, Sequence[Sentence]], vectors: SentenceVecto
         for ref in refs:
             vector = vectors[ref]
             to_all = vectors.dot_dense(ref, total)
-            central[ref] = max(0.0, to_all - dot(vector, vector))
-            supported[ref] = max(0.0, to_all - dot(vector, own))
-    top_central = max(central.values(), default=0.0) or 1.0
-    top_supported = max(supported.values(), default=0.0) or 1.0
-    return {
-        ref: (
-            central[ref] / top_central
-            + CROSS_SOURCE_WEIGHT * supported[ref] / top_supported
-            + POSITION_WEIGHT * _POSITION_SCALE / (_POSITION_SCALE + ref[1] - 1)
+            central.append(max(0.0, to_all - dot(vector, vector)))
+            supported.append(max(0.0, to_all - dot(vector, own)))
+    top_central = max(central, default=0.0) or 1.0
+    top_supported = max(supported, default=0.0) or 1.0
+    return vectors.scores(
+        (
+            central_to_all / top_central
+            + CROSS_SOURCE_WEIGHT * from_others / top_supported
+            + POSITION_WEIGHT * _POSITION_SCALE / (_POSITION_SCALE + number - 1)
         )
         / (1 + CROSS_SOURCE_WEIGHT + POSITION_WEIGHT)
-        for ref in central
-    }
+        for central_to_all, from_others, (_, number) in zip(central, supported, vectors, strict=True)
+    )
 
 
 def dot(a: Vector, b: Vector) -> float:

@@ -88,6 +88,14 @@ _POS_TAGS = (
     "SPACE",
 )
 _POS_CODES = {tag: code for code, tag in enumerate(_POS_TAGS)}
+_TAG_BITS = 5
+_TAG_MASK = 2**_TAG_BITS - 1
+_SPAN_BITS = 15
+_SPAN_MASK = 2**_SPAN_BITS - 1
+_SPAN_LIMIT = 2**_SPAN_BITS
+"""A packed token's offset from its sentence's first token, and its length, are below this."""
+if len(_POS_TAGS) > 2**_TAG_BITS or _MAX_BLOCK_CHARS >= _SPAN_LIMIT:
+    raise AssertionError("packed tokens cannot hold these tags or blocks this long")
 _Item = TypeVar("_Item")
 
 
@@ -143,9 +151,40 @@ def _packed(values: list[int]) -> array[int]:
     return array("I" if not values or max(values) <= 0xFFFFFFFF else "Q", values)
 
 
-class _Packed(Sequence[_Item]):
+class _Made(Sequence[_Item]):
+    """A sequence whose items are made each time they are read (`_read`), from numbers kept packed."""
+
+    __slots__ = ()
+
+    def _read(self, index: int) -> _Item:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, index: int) -> _Item: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[_Item]: ...
+    def __getitem__(self, index: int | slice) -> _Item | list[_Item]:
+        if isinstance(index, slice):
+            return [self._read(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(f"{type(self).__name__} index out of range")
+        return self._read(index)
+
+    def __iter__(self) -> Iterator[_Item]:
+        for index in range(len(self)):
+            yield self._read(index)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class _Packed(_Made[_Item]):
     """A sentence's tokens or entities, `_WIDTH` numbers each in one array; each item is made
-    when it is read. About 12-16 bytes an item, where a tuple of dataclasses takes some 250."""
+    when it is read. About 8-16 bytes an item, where a tuple of dataclasses takes some 250."""
 
     __slots__ = ("_data",)
     _WIDTH = 1
@@ -156,72 +195,70 @@ class _Packed(Sequence[_Item]):
     def _item(self, at: int) -> _Item:
         raise NotImplementedError
 
-    def __len__(self) -> int:
-        return len(self._data) // self._WIDTH
-
-    @overload
-    def __getitem__(self, index: int) -> _Item: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[_Item]: ...
-    def __getitem__(self, index: int | slice) -> _Item | list[_Item]:
-        if isinstance(index, slice):
-            return [self._item(i * self._WIDTH) for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(f"{type(self).__name__} index out of range")
+    def _read(self, index: int) -> _Item:
         return self._item(index * self._WIDTH)
 
-    def __iter__(self) -> Iterator[_Item]:
-        for at in range(0, len(self._data), self._WIDTH):
-            yield self._item(at)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Sequence) and list(self) == list(other)
-
-    __hash__ = None  # type: ignore[assignment]
+    def __len__(self) -> int:
+        return len(self._data) // self._WIDTH
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({list(self)!r})"
 
 
 class Tokens(_Packed[Token]):
-    """Packed tokens: start, length and tag number, lemma number (`_STRINGS`) per token."""
+    """Packed tokens, two numbers each: the offset from the first token's start << 15 | the length,
+    and the lemma number (`_STRINGS`) << 5 | the tag number; the first token's start is kept once.
 
-    __slots__ = ()
-    _WIDTH = 3
+    Offsets and lengths fit in 15 bits: a sentence lies within one block of text, and blocks are
+    at most `_MAX_BLOCK_CHARS` long."""
+
+    __slots__ = ("_base",)
+    _WIDTH = 2
+
+    def __init__(self, data: array[int], base: int = 0) -> None:
+        super().__init__(data)
+        self._base = base
 
     @classmethod
     def of(cls, tokens: Iterable[Token]) -> Tokens:
         """Pack `tokens`."""
-        return cls._from((t.start, (t.end - t.start) << 8 | _POS_CODES[t.pos], t.lemma) for t in tokens)
+        return cls._from((t.start, t.end - t.start, _POS_CODES[t.pos], t.lemma) for t in tokens)
 
     @classmethod
-    def _from(cls, tokens: Iterable[tuple[int, int, str]]) -> Tokens:
-        """From (start, length << 8 | tag number, lemma) per token."""
+    def _from(cls, tokens: Iterable[tuple[int, int, int, str]]) -> Tokens:
+        """From (start, length, tag number, lemma) per token."""
+        listed = list(tokens)
+        base = min((start for start, _, _, _ in listed), default=0)
         number = _STRINGS.number
-        return cls(
-            _packed([n for start, length_pos, lemma in tokens for n in (start, length_pos, number(lemma))])
-        )
+        data: list[int] = []
+        for start, length, tag, lemma in listed:
+            if start - base >= _SPAN_LIMIT or length >= _SPAN_LIMIT:
+                raise ValueError(f"tokens {_SPAN_LIMIT:,} or more characters long or apart cannot be packed")
+            data += ((start - base) << _SPAN_BITS | length, number(lemma) << _TAG_BITS | tag)
+        return cls(_packed(data), base)
 
     def _item(self, at: int) -> Token:
-        start, length_pos, lemma = self._data[at : at + 3]
-        return Token(start, start + (length_pos >> 8), _POS_TAGS[length_pos & 0xFF], _STRINGS.strings[lemma])
+        spans, words = self._data[at : at + 2]
+        start = self._base + (spans >> _SPAN_BITS)
+        return Token(
+            start,
+            start + (spans & _SPAN_MASK),
+            _POS_TAGS[words & _TAG_MASK],
+            _STRINGS.strings[words >> _TAG_BITS],
+        )
 
     def __iter__(self) -> Iterator[Token]:
         # The scorers read every token of every sentence, once per section: without a call per token.
-        data, strings, tags = self._data, _STRINGS.strings, _POS_TAGS
-        starts, length_tags, lemmas = data[0::3], data[1::3], data[2::3]
-        for start, length_pos, lemma in zip(starts, length_tags, lemmas, strict=True):
-            yield Token(start, start + (length_pos >> 8), tags[length_pos & 0xFF], strings[lemma])
+        data, base, strings, tags = self._data, self._base, _STRINGS.strings, _POS_TAGS
+        for spans, words in zip(data[0::2], data[1::2], strict=True):
+            start = base + (spans >> _SPAN_BITS)
+            yield Token(
+                start, start + (spans & _SPAN_MASK), tags[words & _TAG_MASK], strings[words >> _TAG_BITS]
+            )
 
     def __reduce__(self) -> tuple[Any, ...]:
         # To and from worker processes: string numbers are this process's, so pickle the strings.
-        data, strings = self._data, _STRINGS.strings
-        return (
-            Tokens._from,
-            ([(data[at], data[at + 1], strings[data[at + 2]]) for at in range(0, len(data), 3)],),
-        )
+        return (Tokens._from, ([(t.start, t.end - t.start, _POS_CODES[t.pos], t.lemma) for t in self],))
 
 
 class Entities(_Packed[Entity]):
@@ -278,6 +315,95 @@ class Sentence:
         return f"{self.source}:{self.number}"
 
 
+class SentenceTable(_Made[Sentence]):
+    """One source's sentences, numbered from 1, as a table: each sentence's offsets into the
+    source's text and its tokens and entities, all in a few arrays for the whole source; a
+    `Sentence` is made each time one is read.
+
+    A large input has hundreds of thousands of sentences: an object per sentence, with its
+    own copy of its text and two arrays of its own, cost about 800 bytes each, where a row
+    of this table costs the tokens' 8 bytes each and 20 bytes more.
+    """
+
+    __slots__ = (
+        "_bounds",
+        "_entities",
+        "_entity_at",
+        "_text",
+        "_token_at",
+        "_token_base",
+        "_tokens",
+        "source",
+    )
+
+    def __init__(self, source: str, text: str) -> None:
+        self.source = source
+        self._text = text
+        self._bounds = array("I")  # start, end of each sentence
+        self._token_at = array("I", [0])  # where each sentence's tokens start in `_tokens`, and the end
+        self._tokens = array("I")
+        self._token_base = array("I")  # the start of each sentence's first token
+        self._entity_at = array("I", [0])
+        self._entities = array("I")
+
+    def append(self, start: int, end: int, tokens: Tokens, entities: Entities) -> None:
+        """Add the next sentence, `text[start:end]` of the source."""
+        self._bounds = _extended(self._bounds, (start, end))
+        self._tokens = _extended(self._tokens, tokens._data)
+        self._token_base = _extended(self._token_base, (tokens._base,))
+        self._token_at = _extended(self._token_at, (len(self._tokens),))
+        self._entities = _extended(self._entities, entities._data)
+        self._entity_at = _extended(self._entity_at, (len(self._entities),))
+
+    def _read(self, index: int) -> Sentence:
+        start, end = self._bounds[2 * index], self._bounds[2 * index + 1]
+        tokens = self._tokens[self._token_at[index] : self._token_at[index + 1]]
+        entities = self._entities[self._entity_at[index] : self._entity_at[index + 1]]
+        return Sentence(
+            self.source,
+            index + 1,
+            start,
+            end,
+            self._text[start:end],
+            Tokens(tokens, self._token_base[index]),
+            Entities(entities) if entities else _NO_ENTITIES,
+        )
+
+    def __len__(self) -> int:
+        return len(self._bounds) // 2
+
+    def __repr__(self) -> str:
+        return f"SentenceTable({self.source!r}, {len(self)} sentences)"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Token and entity strings are numbered in this process: pickle the sentences' own.
+        return (_table_of, (self.source, self._text, [(s.start, s.end, s.tokens, s.entities) for s in self]))
+
+
+def _table_of(source: str, text: str, rows: Iterable[tuple[int, int, Tokens, Entities]]) -> SentenceTable:
+    table = SentenceTable(source, text)
+    for row in rows:
+        table.append(*row)
+    return table
+
+
+def _extended(numbers: array[int], more: Iterable[int]) -> array[int]:
+    """`numbers` with `more` appended: in place, or as 8-byte items once a number needs them."""
+    if isinstance(more, array) and more.typecode != numbers.typecode:
+        if numbers.typecode == "Q":
+            more = array("Q", more)
+        else:
+            numbers = array("Q", numbers)
+    size = len(numbers)
+    try:
+        numbers.extend(more)
+    except OverflowError:  # a number past 4 G
+        del numbers[size:]
+        numbers = array("Q", numbers)
+        numbers.extend(more)
+    return numbers
+
+
 @lru_cache(maxsize=1)
 def stop_words() -> frozenset[str]:
     """spaCy's English stop words (imported on first use: importing spaCy takes a while)."""
@@ -314,7 +440,7 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-def split_sentences(sources: Sequence[Source], jobs: int = 1) -> dict[str, list[Sentence]]:
+def split_sentences(sources: Sequence[Source], jobs: int = 1) -> dict[str, SentenceTable]:
     """Split every source into sentences, numbered from 1 per source, in one spaCy pass."""
     return dict(iter_sentences(sources, jobs))
 
@@ -325,7 +451,7 @@ _Parsed = tuple[int, int, Tokens, Entities]
 _Group = list[tuple[int, int, int]]
 
 
-def iter_sentences(sources: Sequence[Source], jobs: int = 1) -> Iterator[tuple[str, list[Sentence]]]:
+def iter_sentences(sources: Sequence[Source], jobs: int = 1) -> Iterator[tuple[str, SentenceTable]]:
     """Yield (source id, its sentences numbered from 1) for each source, in order, as each is done.
 
     One spaCy pass over all sources' blocks, so a caller can start on the first
@@ -344,21 +470,23 @@ def iter_sentences(sources: Sequence[Source], jobs: int = 1) -> Iterator[tuple[s
     else:
         parsed = ((group, parse_blocks(*_group_texts(sources, group))) for group in groups)
     done = 0
-    sentences: list[Sentence] = []
+    table: SentenceTable | None = None  # of source `done`, once it has a block
     for group, found in parsed:
         for (index, _, _), block in zip(group, found, strict=True):
             while done < index:  # the blocks of the next source start: the previous one is complete
-                yield sources[done].id, sentences
-                done, sentences = done + 1, []
-            source = sources[index]
+                yield sources[done].id, table if table is not None else _empty(sources[done])
+                done, table = done + 1, None
+            if table is None:
+                table = _empty(sources[index])
             for start, end, tokens, entities in block:
-                number = len(sentences) + 1
-                sentences.append(
-                    Sentence(source.id, number, start, end, source.text[start:end], tokens, entities)
-                )
+                table.append(start, end, tokens, entities)
     for source in sources[done:]:  # the last source, and any after it with no text
-        yield source.id, sentences
-        sentences = []
+        yield source.id, table if table is not None else _empty(source)
+        table = None
+
+
+def _empty(source: Source) -> SentenceTable:
+    return SentenceTable(source.id, source.text)
 
 
 def _groups(sources: Sequence[Source]) -> Iterator[_Group]:
@@ -473,7 +601,7 @@ def _doc_sentences(doc: Doc, offset: int) -> Iterator[_Parsed]:
 
 def _pack_tokens(span: Span, offset: int) -> Tokens:
     return Tokens._from(
-        (offset + t.idx, len(t) << 8 | _POS_CODES[t.pos_], t.lemma_.lower()) for t in span if not t.is_space
+        (offset + t.idx, len(t), _POS_CODES[t.pos_], t.lemma_.lower()) for t in span if not t.is_space
     )
 
 

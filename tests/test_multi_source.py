@@ -192,7 +192,8 @@ def test_a_capitalised_common_word_is_not_a_person() -> None:
         "Tsunami relief reached the coast on Monday, Red Cross spokesman Paul Conneally said.\n"
         "The tsunami destroyed thousands of homes along the coast.\n"
     )
-    sentences = split_sentences([Source(id="S1", path="news.txt", title="news", text=text)])["S1"]
+    # A source's sentences are a read-only table: a list of them to change one.
+    sentences = list(split_sentences([Source(id="S1", path="news.txt", title="news", text=text)])["S1"])
     # Make NER's mistake on purpose, as the small model does on real WikiNews text: "Tsunami" as a PERSON.
     first = sentences[0]
     wrong = [replace(e, label="PERSON") if e.text == "Tsunami" else e for e in first.entities]

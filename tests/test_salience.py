@@ -3,6 +3,8 @@ says, and coverage does not pick the same content twice."""
 
 from __future__ import annotations
 
+import pytest
+
 from briefer.salience import Coverage, concepts, cover, salience, sentence_vectors
 from briefer.sentences import split_sentences
 from briefer.sources import Source
@@ -86,3 +88,18 @@ def test_cover_leaves_out_what_adds_less_than_a_share_of_the_first_point() -> No
     assert [i for i, _ in kept] == [every[0][0]]
     # a share below what the second point adds keeps it
     assert len(cover([("points", ref) for ref in refs], coverage, {"points": 5}, least=second / first / 2)) == 2
+
+
+def test_scores_are_found_by_source_and_number_and_only_for_real_sentences() -> None:
+    scores = salience(SOURCES, sentence_vectors(SOURCES))
+    assert len(scores) == sum(len(numbered) for numbered in SOURCES.values())
+    assert list(scores) == [(s.source, s.number) for numbered in SOURCES.values() for s in numbered]
+    for missing in (("S1", 0), ("S1", 3), ("S4", 1)):
+        assert missing not in scores
+        with pytest.raises(KeyError):
+            scores[missing]
+
+
+def test_vectors_refuse_a_source_not_numbered_from_1() -> None:
+    with pytest.raises(ValueError, match="S1:2 out of place"):
+        sentence_vectors({"S1": [SOURCES["S1"][1]]})

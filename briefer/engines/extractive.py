@@ -107,15 +107,16 @@ class ExtractiveEngine(Engine):
             # a source's title is in the list of sources already
             if _can_be_point(s) and _plain(s.text) != self._titles.get(s.source)
         ]
+        texts: dict[int, str] = {}  # one copy of a sentence's text for all the sections it may go to
         for spec in template.sections:
             if spec.items == "people":
                 findings.items.extend(_people(chunk.sentences, spec))
                 continue
             lemmas = self._description_lemmas[spec.key]
-            for sentence in points:
+            for at, sentence in enumerate(points):
                 score = score_sentence(sentence, spec, lemmas)
                 if score > 0 and score + GATE_WEIGHT >= spec.extractive.min_score:
-                    text = " ".join(sentence.text.split())
+                    text = texts.get(at) or texts.setdefault(at, " ".join(sentence.text.split()))
                     findings.items.append(
                         Finding(
                             spec.key,
@@ -218,13 +219,24 @@ def _with_echoes(
     for finding in others:
         if finding.refs[0] not in taken:
             echoes.setdefault(finding.refs[0], finding)
-    words = {ref: _words(with_standard(f.text, f.terms)) for ref, f in echoes.items()}
+    # The words of an echo near some chosen point, in any section: a set of words for every
+    # candidate costs a kilobyte or more each, and a large input has tens of thousands.
+    said_anywhere = [_words(with_standard(f.text, f.terms)) for f in chosen]
+    words: dict[Ref, set[str]] = {}
+    for ref, finding in echoes.items():
+        found = _words(with_standard(finding.text, finding.terms))
+        if any(_may_be_same(found, point) for point in said_anywhere):
+            words[ref] = found
     out: list[Finding] = []
     for key in dict.fromkeys(f.section for f in chosen):
         mine = [f for f in chosen if f.section == key]
         said = [_words(with_standard(f.text, f.terms)) for f in mine]
         lowest = min(f.score for f in mine)
-        near = [e for ref, e in echoes.items() if any(_may_be_same(words[ref], point) for point in said)]
+        near = [
+            e
+            for ref, e in echoes.items()
+            if ref in words and any(_may_be_same(words[ref], point) for point in said)
+        ]
         supporting = [
             Finding(key, e.text, list(e.refs), score=lowest - 1.0 - i, fit=e.fit, terms=e.terms)
             for i, e in enumerate(near)

@@ -78,7 +78,8 @@ def make_brief(
     def chunks() -> Iterator[Chunk]:
         """Each source's chunks as soon as its sentences are split, with the spun phrases of a
         likely-spun source; `sentences` and `paraphrases` fill up meanwhile."""
-        for done, (source_id, numbered) in enumerate(iter_sentences(sources, jobs), start=1):
+        split = iter_sentences(sources, jobs, entities=engine.reads_entities)
+        for done, (source_id, numbered) in enumerate(split, start=1):
             sentences[source_id] = numbered
             paraphrases[source_id] = spun = detect_paraphrase(source_id, numbered)
             report(Progress("sentences", done, len(sources)))

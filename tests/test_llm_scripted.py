@@ -518,3 +518,20 @@ def test_a_failing_call_stops_the_run_before_every_source_is_split(tmp_path: Pat
         with pytest.raises(ModelError, match="rejected the API key"):
             make_brief(sources, "policy", _api_engine(server.url, 4), 300, on_progress=progress)
     assert max(split) < len(sources)  # it did not wait for the rest of the corpus to be split
+
+
+def test_an_llm_brief_splits_without_entities_and_is_the_same(tmp_path: Path) -> None:
+    """The openai engine reads no named entities, so its sources are split without spaCy's entity
+    pipe (half the time); its brief must be the one a full split gives."""
+    from briefer.settings import Settings
+
+    assert OpenAIEngine.reads_entities is False
+    sources = load_sources([str(SEED)])
+    briefs = []
+    with ScriptedServer() as server:
+        for entities in (False, True):
+            engine = OpenAIEngine.from_settings(Settings(base_url=server.url, api_key="k", cache=False))
+            engine.reads_entities = entities  # type: ignore[misc]
+            briefs.append(make_brief(sources, "policy", engine).model_dump())
+        assert len(server.requests) == 2
+    assert briefs[0] == briefs[1]

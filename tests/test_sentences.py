@@ -86,3 +86,14 @@ def test_a_sentence_costs_its_tokens_and_entities_and_a_few_bytes_more(
     # and entities start), with room for arrays grown ahead of need; a Sentence object with its own
     # text and arrays took ~800.
     assert held <= 1.15 * (8 * tokens + 16 * entities + 20 * len(rows)) + 4096
+
+
+def test_without_entities_the_sentences_tags_and_lemmas_are_the_same(seed: tuple[Source, SentenceTable]) -> None:
+    # LLM engines read no entities, so their sentences are split without spaCy's entity pipe;
+    # what they do read (boundaries, tags, lemmas) must not change.
+    source, table = seed
+    light = split_sentences([source], entities=False)["S1"]
+    assert [(s.start, s.end) for s in light] == [(s.start, s.end) for s in table]
+    assert [list(s.tokens) for s in light] == [list(s.tokens) for s in table]
+    assert any(s.entities for s in table)
+    assert not any(s.entities for s in light)

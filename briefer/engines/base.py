@@ -22,7 +22,8 @@ class Engine(ABC):
 
     Capabilities are class attributes: `needs_key` (an API key or a server address),
     `takes_model_path` (`--model` is a file), `verbatim` (points are the cited
-    sentences themselves), `overlaps` and `concurrency` (how extraction runs).
+    sentences themselves), `overlaps` and `concurrency` (how extraction runs),
+    `reads_entities` (what the sentences need).
     """
 
     name: str = ""
@@ -39,6 +40,9 @@ class Engine(ABC):
     overlaps: bool = False
     """Whether extraction waits on something other than this process's CPU (a model server), so
     chunks are sent while later sources are still being split into sentences."""
+    reads_entities: bool = True
+    """Whether it reads the named entities of sentences (people, places, numbers); an engine that
+    does not gets its sentences split without spaCy's entity pipe, in about half the time."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Engine:

@@ -50,6 +50,7 @@ class OpenAIEngine(Engine):
     name = "openai"
     needs_key = True
     overlaps = True
+    reads_entities = False  # the model finds people and facts; pairs and checks read words only
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

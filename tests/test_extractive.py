@@ -130,7 +130,6 @@ def test_an_engine_used_again_with_another_template_gives_the_same_brief_as_a_ne
     assert title not in [text for _, text, _ in _points(again)]
 
 
-
 def test_a_section_gets_a_point_one_source_alone_makes_only_where_it_clearly_fits() -> None:
     # "will" alone is a weak cue for next steps (fit 1 of the section's 2); the sentence got in as a
     # candidate because it is central, but a reader would not call it a next step.

@@ -87,7 +87,9 @@ def test_cover_leaves_out_what_adds_less_than_a_share_of_the_first_point() -> No
     kept = cover([("points", ref) for ref in refs], coverage, {"points": 5}, least=0.25)
     assert [i for i, _ in kept] == [every[0][0]]
     # a share below what the second point adds keeps it
-    assert len(cover([("points", ref) for ref in refs], coverage, {"points": 5}, least=second / first / 2)) == 2
+    assert (
+        len(cover([("points", ref) for ref in refs], coverage, {"points": 5}, least=second / first / 2)) == 2
+    )
 
 
 def test_scores_are_found_by_source_and_number_and_only_for_real_sentences() -> None:

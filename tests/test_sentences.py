@@ -88,7 +88,9 @@ def test_a_sentence_costs_its_tokens_and_entities_and_a_few_bytes_more(
     assert held <= 1.15 * (8 * tokens + 16 * entities + 20 * len(rows)) + 4096
 
 
-def test_without_entities_the_sentences_tags_and_lemmas_are_the_same(seed: tuple[Source, SentenceTable]) -> None:
+def test_without_entities_the_sentences_tags_and_lemmas_are_the_same(
+    seed: tuple[Source, SentenceTable],
+) -> None:
     # LLM engines read no entities, so their sentences are split without spaCy's entity pipe;
     # what they do read (boundaries, tags, lemmas) must not change.
     source, table = seed

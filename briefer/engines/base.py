@@ -49,8 +49,8 @@ class Engine(ABC):
         """The engine configured by `settings` (model, server, limits)."""
         raise NotImplementedError
 
-    @classmethod
-    def warm_up(cls) -> None:  # noqa: B027
+    @classmethod  # noqa: B027 (nothing to do by default)
+    def warm_up(cls) -> None:
         """Import and build now what every run of this engine needs (nothing by default), so that
         worker processes forked after this share it instead of each paying for it."""
 

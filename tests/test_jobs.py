@@ -41,9 +41,9 @@ def worker_runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     runs: list[str] = []
     real = briefer.sentences._parse_in_workers
 
-    def spy(sources: Any, groups: Any, jobs: int, context: Any) -> Iterator[Any]:
+    def spy(sources: Any, groups: Any, jobs: int, context: Any, *rest: Any) -> Iterator[Any]:
         runs.append(context.get_start_method())
-        return real(sources, groups, jobs, context)
+        return real(sources, groups, jobs, context, *rest)
 
     monkeypatch.setattr(briefer.sentences, "_parse_in_workers", spy)
     return runs

@@ -486,8 +486,8 @@ def iter_sentences(
                 done, table = done + 1, None
             if table is None:
                 table = _empty(sources[index])
-            for start, end, tokens, entities in block:
-                table.append(start, end, tokens, entities)
+            for start, end, tokens, found_entities in block:
+                table.append(start, end, tokens, found_entities)
     for source in sources[done:]:  # the last source, and any after it with no text
         yield source.id, table if table is not None else _empty(source)
         table = None

@@ -99,3 +99,13 @@ def test_without_entities_the_sentences_tags_and_lemmas_are_the_same(
     assert [list(s.tokens) for s in light] == [list(s.tokens) for s in table]
     assert any(s.entities for s in table)
     assert not any(s.entities for s in light)
+
+
+def test_sources_past_the_first_spacy_batch_keep_their_entities() -> None:
+    # Blocks go to spaCy in groups; a later group's sentences must carry entities as the first's do.
+    # Each block ends in a sentence with no entity, as news paragraphs often do.
+    text = "Prime Minister Anna Berg met Jonas Dahl in Geneva on Monday. Nobody was hurt.\n\n" * 40
+    sources = [Source(id=f"S{i}", path=f"s{i}.txt", title=f"s{i}", text=text) for i in range(1, 6)]
+    split = split_sentences(sources)
+    assert all(any(s.entities for s in table) for table in split.values())
+    assert all(s.entities for table in split.values() for s in table if "Berg" in s.text)

@@ -64,6 +64,9 @@ def merge(
     for finding in findings:
         by_section[finding.section].append(finding)
     chosen: dict[str, list[Finding]] = {}
+    for spec in template.sections:
+        if spec.items == "people":
+            chosen[spec.key] = merge_people(by_section[spec.key], order)[: spec.max_items]
     point_specs = [s for s in template.sections if s.items == "points"]
     pools = {spec.key: merge_points(by_section[spec.key], order) for spec in point_specs}
     if verbatim:
@@ -71,9 +74,6 @@ def merge(
     else:
         pools = _one_section_each(point_specs, pools)
         chosen.update({spec.key: pools[spec.key][: spec.max_items] for spec in point_specs})
-    for spec in template.sections:
-        if spec.items == "people":
-            chosen[spec.key] = merge_people(by_section[spec.key], order)[: spec.max_items]
     for spec in template.sections:
         if spec.order == "source":
             chosen[spec.key].sort(key=lambda f: min(_position(r, order) for r in f.refs))

@@ -112,3 +112,16 @@ def assert_citations_grounded(brief: Mapping[str, Any], sources: Sequence[Source
 
 def items_of(brief: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
     return next(s["items"] for s in brief["sections"] if s["key"] == key)
+
+
+ONE_SECTION = """name = "facts"
+title = "Facts"
+description = "One section of facts."
+
+[[sections]]
+key = "facts"
+title = "Facts"
+max_items = 5
+description = "Facts stated in the text."
+"""
+"""A template of one point section, for tests that script a model's answers for it."""

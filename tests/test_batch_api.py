@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from briefer.batch.provider import split_files
-from tests.conftest import ROOT, SEED, assert_citations_grounded, run_brief
+from tests.conftest import ONE_SECTION, ROOT, SEED, assert_citations_grounded, run_brief
 from tests.scripted_batches import BatchServer
 from tests.scripted_server import ScriptedServer, grounded_reply
 from tests.test_batch import index_of, write_manifest
@@ -222,16 +222,6 @@ def test_request_files_are_split_by_count_and_size() -> None:
 
 # ------------------------------------------------ later rounds: merging the points of long jobs
 
-ONE_SECTION = """name = "facts"
-title = "Facts"
-description = "One section of facts."
-
-[[sections]]
-key = "facts"
-title = "Facts"
-max_items = 5
-description = "Facts stated in the text."
-"""
 TOWNS = ("Arlen", "Brisco", "Cedar", "Dunmore", "Elgin", "Fairview", "Galway", "Hollis", "Ivory", "Juniper")
 SMALL_CHUNKS = ("--chunk-tokens", "50")
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SEED, start_to_interrupt
+from tests.conftest import ONE_SECTION, SEED, start_to_interrupt
 from tests.scripted_server import Reply, ScriptedServer, completion, grounded_reply, request_schema
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux's /proc")
@@ -30,17 +30,6 @@ PROMPT = 10.0
 """Longest a run may take to end after Ctrl-C (a loaded machine is slow to start a process's exit)."""
 GIVE_UP = 30.0
 """A run still going this long after Ctrl-C is killed, and fails the test."""
-
-ONE_SECTION = """name = "facts"
-title = "Facts"
-description = "One section of facts."
-
-[[sections]]
-key = "facts"
-title = "Facts"
-max_items = 5
-description = "Facts stated in the text."
-"""
 
 
 def _wait_for(condition: Callable[[], bool], process: subprocess.Popen[str], what: str) -> None:

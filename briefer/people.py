@@ -158,6 +158,9 @@ def _title_indexes(sentence: Sentence, first: int) -> list[int]:
         word = _word(sentence, token)
         if any(start <= token.start < end for start, end in blocked):
             break
+        if not chosen and fold(word).rstrip(".") in HONORIFICS:
+            j -= 1  # "commissioner Sir Ian Blair", "Prime Minister Mr. Blair": the title is before it
+            continue
         if token.pos in {"PROPN", "NOUN", "ADJ"} and word[:1].isalpha() and fold(word) not in HONORIFICS:
             chosen.insert(0, j)
         elif word.lower() == "of" and chosen and j > 0 and _word(sentence, tokens[j - 1])[:1].isupper():

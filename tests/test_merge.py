@@ -91,6 +91,14 @@ def test_a_role_is_read_from_the_words_around_a_name() -> None:
     assert roles["Yuri Ushakov"] == "foreign policy adviser to Putin"
 
 
+def test_an_honorific_between_title_and_name_is_neither_the_role_nor_its_end() -> None:
+    sentences = sources(
+        "Police commissioner Sir Ian Blair spoke first. Prime Minister Mr. Tony Blair spoke next."
+    )
+    roles = {e.text: role_for(s, e) for s in sentences["S1"] for e in s.entities if e.label == "PERSON"}
+    assert roles == {"Ian Blair": "Police commissioner", "Tony Blair": "Prime Minister"}
+
+
 # ---------------------------------------------------------------- differences
 
 

@@ -188,6 +188,14 @@ class _Person:
     standard_of: dict[str, str] = field(default_factory=dict)
     """A spun role's standard form ("International Minister" → "Foreign Minister")."""
     terms: dict[str, str] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    """The findings that name this person."""
+
+
+def group_people(findings: Sequence[Finding], order: Mapping[str, int]) -> list[list[Finding]]:
+    """The findings that name each person, as `merge_people` joins them; a surname that several
+    people share is in none."""
+    return [person.findings for person in _group_people(findings, order)]
 
 
 def merge_people(findings: Sequence[Finding], order: Mapping[str, int]) -> list[Finding]:
@@ -199,37 +207,8 @@ def merge_people(findings: Sequence[Finding], order: Mapping[str, int]) -> list[
     People are ordered by how central they are across the sources: how many sources name
     them, then how many sentences, then by first mention.
     """
-    ordered = sorted(findings, key=lambda f: _position(f.refs[0], order))
-    people: list[_Person] = []
-    by_surname: dict[str, list[_Person]] = {}  # same_person needs equal surnames: look only there
-    # Longer names first, so a surname finds the full name it belongs to wherever it appears.
-    for finding in sorted(ordered, key=lambda f: -len((f.name or f.text).split())):
-        name = finding.name or finding.text
-        namesakes = by_surname.setdefault(surname(name), [])
-        matches = [p for p in namesakes if same_person(name, p.name) or same_person(p.name, name)]
-        if len(matches) == 1:
-            person = matches[0]
-            if len(name.split()) > len(person.name.split()):
-                person.name = name
-        elif len(matches) > 1 and len(name.split()) == 1:
-            continue  # a surname shared by several people names none of them for sure
-        else:
-            person = _Person(name)
-            people.append(person)
-            namesakes.append(person)
-        person.refs.extend(finding.refs)
-        if finding.supported is not None:
-            person.supported.append(finding.supported)
-        if finding.unsupported is not None:
-            person.unsupported.append(finding.unsupported)
-        if finding.role:
-            person.roles.append(finding.role)
-            person.role_refs.extend(finding.refs)
-            if finding.role_standard:
-                person.standard_of[finding.role] = finding.role_standard
-        person.terms.update(finding.terms)
     merged: list[Finding] = []
-    for person in people:
+    for person in _group_people(findings, order):
         refs = sorted(dict.fromkeys(person.refs), key=lambda r: _position(r, order))
         role = _standard_role(person)
         role_standard = person.standard_of.get(role) if role else None
@@ -261,6 +240,40 @@ def merge_people(findings: Sequence[Finding], order: Mapping[str, int]) -> list[
         )
     )
     return merged
+
+
+def _group_people(findings: Sequence[Finding], order: Mapping[str, int]) -> list[_Person]:
+    ordered = sorted(findings, key=lambda f: _position(f.refs[0], order))
+    people: list[_Person] = []
+    by_surname: dict[str, list[_Person]] = {}  # same_person needs equal surnames: look only there
+    # Longer names first, so a surname finds the full name it belongs to wherever it appears.
+    for finding in sorted(ordered, key=lambda f: -len((f.name or f.text).split())):
+        name = finding.name or finding.text
+        namesakes = by_surname.setdefault(surname(name), [])
+        matches = [p for p in namesakes if same_person(name, p.name) or same_person(p.name, name)]
+        if len(matches) == 1:
+            person = matches[0]
+            if len(name.split()) > len(person.name.split()):
+                person.name = name
+        elif len(matches) > 1 and len(name.split()) == 1:
+            continue  # a surname shared by several people names none of them for sure
+        else:
+            person = _Person(name)
+            people.append(person)
+            namesakes.append(person)
+        person.findings.append(finding)
+        person.refs.extend(finding.refs)
+        if finding.supported is not None:
+            person.supported.append(finding.supported)
+        if finding.unsupported is not None:
+            person.unsupported.append(finding.unsupported)
+        if finding.role:
+            person.roles.append(finding.role)
+            person.role_refs.extend(finding.refs)
+            if finding.role_standard:
+                person.standard_of[finding.role] = finding.role_standard
+        person.terms.update(finding.terms)
+    return people
 
 
 def _standard_role(person: _Person) -> str | None:

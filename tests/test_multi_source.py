@@ -182,7 +182,8 @@ def test_a_title_in_a_list_of_people_is_not_the_first_persons_role(tmp_path: Pat
         "soprano Mariana Nicolesco.\nYuri Ushakov, a foreign policy adviser to Putin, also attended.\n",
     )
     roles = {p["name"]: p.get("role") for p in items_of(brief, "participants")}
-    assert roles.get("Mihai Albu", "absent") is None
+    # Had Albu been given Geoana's title he would be listed with it; without a role, named once, he is not.
+    assert "Mihai Albu" not in roles
     assert roles["Mircea Geoana"] == "former Foreign Affairs Minister"
     assert roles["Yuri Ushakov"] == "foreign policy adviser to Putin"
 
@@ -205,3 +206,17 @@ def test_a_capitalised_common_word_is_not_a_person() -> None:
     names = [f.name for f in ExtractiveEngine().extract(chunk, template).items if f.name]
     assert "Tsunami" not in names
     assert "Paul Conneally" in names
+
+
+def test_a_name_said_once_with_nothing_about_who_it_is_is_not_a_participant(tmp_path: Path) -> None:
+    brief = _brief(
+        tmp_path,
+        a="By Julia Marsh\nForeign Minister Anna Berg met the mediators in Geneva on Monday.\n"
+        "Berg said the talks would resume in March.\n",
+        b="Negotiator Tomas Lind said both sides had agreed to a ceasefire.\n"
+        "The talks were held at the villa of Peter Holm, who left before they began.\n",
+    )
+    people = {p["name"]: p for p in items_of(brief, "participants")}
+    # named twice, or once with a role: listed; a byline and a passing mention: not
+    assert set(people) == {"Anna Berg", "Tomas Lind"}
+    assert people["Tomas Lind"]["role"] == "Negotiator"

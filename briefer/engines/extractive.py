@@ -20,7 +20,7 @@ from briefer.chunking import Chunk
 from briefer.differences import find_differences
 from briefer.engines.base import Engine
 from briefer.findings import Finding, Findings
-from briefer.merge import merge_points, same_point
+from briefer.merge import group_people, merge_points, same_point
 from briefer.paraphrase import SpunPhrase, terms_in, with_standard
 from briefer.people import clean_name, role_for
 from briefer.salience import Coverage, Ref, cover, salience, sentence_vectors
@@ -146,7 +146,8 @@ class ExtractiveEngine(Engine):
         content the sources share gets its strongest candidate, unless another section makes it.
         """
         salient = salience(sentences, sentence_vectors(sentences))
-        people = [f for f in findings if f.name is not None]
+        order = {source: i for i, source in enumerate(source_order)}
+        people = _named_enough([f for f in findings if f.name is not None], order)
         limits = {spec.key: spec.max_items for spec in template.sections if spec.items == "points"}
         minimum = {spec.key: spec.extractive.min_score for spec in template.sections}
         candidates = [
@@ -183,7 +184,6 @@ class ExtractiveEngine(Engine):
         for index, gain in cover(pairs, coverage, limits, repeats, least=LEAST_GAIN):
             candidates[index].score = gain
             chosen.append(candidates[index])
-        order = {source: i for i, source in enumerate(source_order)}
         points = _with_echoes(chosen, candidates, order)
         # A section that only one source speaks to (a reaction, a question) still gets its best
         # point, unless that point is already made in another section.
@@ -305,6 +305,19 @@ def _opens_a_quotation(text: str) -> bool:
     if text.count("“") > text.count("”"):
         return True
     return text.count('"') % 2 == 1 and _OPENING_QUOTE.match(text) is not None
+
+
+def _named_enough(people: Sequence[Finding], order: Mapping[str, int]) -> list[Finding]:
+    """The mentions of the people a brief lists: those named in two sentences or more, or whose
+    role a source gives. A name said once with nothing about who it is (a byline, a photo
+    credit, a passing mention, a heading spaCy took for a name) tells a reader nothing."""
+    listed = {
+        id(mention)
+        for mentions in group_people(people, order)
+        if len({mention.refs[0] for mention in mentions}) >= 2 or any(m.role for m in mentions)
+        for mention in mentions
+    }
+    return [mention for mention in people if id(mention) in listed]
 
 
 def _common_word(name: str, sentences: Sequence[Sentence]) -> bool:

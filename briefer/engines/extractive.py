@@ -202,6 +202,13 @@ class ExtractiveEngine(Engine):
                 fallback.append(best)
                 cited.add(best.refs[0])
         points += _with_echoes(fallback, [f for f in candidates if f.refs[0] not in cited], order)
+        # Sources that share few words (opinion pieces, one story told from each side) leave a
+        # brief of a point or two from one of them; each still has its own best point to make.
+        unheard = _unheard(points, candidates, limits, source_order, salient)
+        for best in unheard:
+            best.score = -1.0
+        cited = {ref for point in points for ref in point.refs} | {f.refs[0] for f in unheard}
+        points += _with_echoes(unheard, [f for f in candidates if f.refs[0] not in cited], order)
         return Findings(items=people + points)
 
     def differences(self, sentences: Mapping[str, Sequence[Sentence]]) -> Findings:
@@ -305,6 +312,40 @@ def _opens_a_quotation(text: str) -> bool:
     if text.count("“") > text.count("”"):
         return True
     return text.count('"') % 2 == 1 and _OPENING_QUOTE.match(text) is not None
+
+
+def _unheard(
+    points: Sequence[Finding],
+    candidates: Sequence[Finding],
+    limits: Mapping[str, int],
+    source_order: Sequence[str],
+    salient: Mapping[Ref, float],
+) -> list[Finding]:
+    """While a brief has fewer points than sources, the strongest candidate (fit plus salience) of
+    each source it cites nowhere, in source order, where that candidate's section has room."""
+    cited = {ref for point in points for ref in point.refs}
+    heard = {source for source, _ in cited}
+    counts: dict[str, int] = {}
+    for point in points:
+        counts[point.section] = counts.get(point.section, 0) + 1
+    added: list[Finding] = []
+    for source in source_order:
+        if len(points) + len(added) >= len(source_order):
+            break
+        if source in heard:
+            continue
+        own = [
+            f
+            for f in candidates
+            if f.refs[0][0] == source
+            and f.refs[0] not in cited
+            and counts.get(f.section, 0) < limits[f.section]
+        ]
+        if own:
+            best = max(own, key=lambda f: (f.fit or 0.0) + GATE_WEIGHT * salient[f.refs[0]])
+            added.append(best)
+            counts[best.section] = counts.get(best.section, 0) + 1
+    return added
 
 
 def _named_enough(people: Sequence[Finding], order: Mapping[str, int]) -> list[Finding]:

@@ -42,6 +42,9 @@ _POSITION_SCALE = 5.0
 CONCEPT_SOURCES = 2
 """Sources that must state a concept for it to count (fewer when there are fewer sources)."""
 CONCEPT_POSITION = 3.0
+LEDE_WEIGHT = 1.0
+"""How much more a sentence's gain counts for its place in its source: (1 + this / place), where
+the lede, the first sentence that can be a point, is place 1. News states its main facts first."""
 """A concept first stated in a source's first sentence weighs 1 + this; in its n-th, 1 + this / n."""
 _WORDLESS_POS = frozenset({"PUNCT", "SPACE"})
 
@@ -228,22 +231,32 @@ def concepts(sentence: Sentence) -> frozenset[Concept]:
 class Coverage:
     """The concepts of a set of sources, each weighted by how many sources state it and how early
     (`CONCEPT_POSITION`); concepts fewer than `CONCEPT_SOURCES` sources state weigh nothing.
+    A sentence's gain also counts its place among the sentences of its source that can be points
+    (`LEDE_WEIGHT`; every sentence can be one when `can_be_point` is not given).
 
     Only the concepts of the sentences in `keep` are held (the candidates of a brief), packed
     as concept numbers in one array: a set of string pairs per sentence costs kilobytes, and a
     large input has hundreds of thousands of candidates. Every sentence counts towards the weights.
     """
 
-    def __init__(self, sentences: Mapping[str, Sequence[Sentence]], keep: Iterable[Ref]) -> None:
+    def __init__(
+        self,
+        sentences: Mapping[str, Sequence[Sentence]],
+        keep: Iterable[Ref],
+        can_be_point: Callable[[Sentence], bool] | None = None,
+    ) -> None:
         wanted = set(keep)
         self._numbers: dict[Concept, int] = {}
         sources = array("I")  # per concept number: how many sources state it
         first = array("I")  # the earliest sentence number it is stated in
         last = array("i")  # the last source that counted it (each source counts once)
         packed = array("I")
-        self._spans: dict[Ref, tuple[int, int, int]] = {}
+        self._spans: dict[Ref, tuple[int, int, int, float]] = {}
         for index, numbered in enumerate(sentences.values()):
+            place = 0
             for sentence in numbered:
+                if can_be_point is None or can_be_point(sentence):
+                    place += 1
                 found = [self._number(c, sources, first, last) for c in concepts(sentence)]
                 for n in found:
                     if last[n] != index:
@@ -253,7 +266,8 @@ class Coverage:
                 ref = (sentence.source, sentence.number)
                 if ref in wanted:
                     words = sum(1 for t in sentence.tokens if t.pos not in _WORDLESS_POS) or 1
-                    self._spans[ref] = (len(packed), len(packed) + len(found), words)
+                    lede = 1 + LEDE_WEIGHT / max(place, 1)
+                    self._spans[ref] = (len(packed), len(packed) + len(found), words, lede)
                     packed.extend(found)
         need = min(CONCEPT_SOURCES, len(sentences))
         self._weights = array(
@@ -280,15 +294,16 @@ class Coverage:
         return 0.0 if number is None else self._weights[number]
 
     def gain(self, ref: Ref, covered: set[int]) -> float:
-        """The weight of the concepts `ref` adds to `covered`, per word of the sentence."""
-        start, end, words = self._spans[ref]
+        """The weight of the concepts `ref` adds to `covered`, per word of the sentence, times its
+        place's weight."""
+        start, end, words, lede = self._spans[ref]
         weights = self._weights
         # fsum: exact in any order, so ties break the same way in every run
-        return math.fsum(weights[n] for n in self._packed[start:end] if n not in covered) / words
+        return math.fsum(weights[n] for n in self._packed[start:end] if n not in covered) / words * lede
 
     def concepts_of(self, ref: Ref) -> frozenset[int]:
         """The numbers of the concepts `ref` states."""
-        start, end, _ = self._spans[ref]
+        start, end, _, _ = self._spans[ref]
         return frozenset(self._packed[start:end])
 
 

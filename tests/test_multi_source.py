@@ -138,7 +138,11 @@ def test_a_point_made_by_several_sources_is_one_item_citing_each(tmp_path: Path)
     terminal = run_brief(
         *(str(tmp_path / f"{n}.txt") for n in "abc"), "--plain", env={"COLUMNS": "200"}
     ).stdout
-    assert "resume before the summer. (3 sources) [S1:2] [S2:2] [S3:1]" in terminal
+    # S3 opens with the point (its lede), so its wording is the item's, cited first
+    assert (
+        "It is still unclear whether the talks will resume before the summer. (3 sources) [S3:1] [S1:2] [S2:2]"
+        in terminal
+    )
 
 
 def test_sources_table_lists_title_length_and_how_many_items_cite_each(tmp_path: Path) -> None:

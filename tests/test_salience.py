@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from briefer.salience import Coverage, concepts, cover, salience, sentence_vectors
+from briefer.salience import LEDE_WEIGHT, Coverage, concepts, cover, salience, sentence_vectors
 from briefer.sentences import split_sentences
 from briefer.sources import Source
 
@@ -53,6 +53,20 @@ def test_only_what_two_sources_state_counts_when_there_are_several() -> None:
     assert coverage.gain(("S2", 1), set()) > 0.0
     single = {"S1": SOURCES["S1"]}
     assert Coverage(single, [("S1", 1)]).gain(("S1", 1), set()) > 0.0  # one source: everything counts
+
+
+def test_the_same_sentence_gains_more_the_earlier_it_comes_among_those_that_can_be_points() -> None:
+    said = "Negotiators agreed a ceasefire in Geneva on Tuesday."
+    sources = split(f"{said} Talks went on.", f"Talks went on. {said}", f"Photo: Reuters. {said}")
+    refs = [("S1", 1), ("S2", 2), ("S3", 2)]
+    plain = Coverage(sources, refs)
+    first, second = plain.gain(("S1", 1), set()), plain.gain(("S2", 2), set())
+    assert first > second > 0.0
+    assert first / second == pytest.approx((1 + LEDE_WEIGHT) / (1 + LEDE_WEIGHT / 2))
+    assert plain.gain(("S3", 2), set()) == pytest.approx(second)
+    # a line that cannot be a point ("Photo: Reuters.", no verb) does not push the lede down
+    pointed = Coverage(sources, refs, lambda s: any(t.pos in {"VERB", "AUX"} for t in s.tokens))
+    assert pointed.gain(("S3", 2), set()) == pytest.approx(first)
 
 
 def test_cover_takes_shared_content_once_and_keeps_limits() -> None:

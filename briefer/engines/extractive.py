@@ -101,12 +101,7 @@ class ExtractiveEngine(Engine):
         spun: dict[int, list[SpunPhrase]] = {}
         for match in chunk.spun:
             spun.setdefault(match.sentence, []).append(match)
-        points = [
-            s
-            for s in chunk.sentences
-            # a source's title is in the list of sources already
-            if _can_be_point(s) and _plain(s.text) != self._titles.get(s.source)
-        ]
+        points = [s for s in chunk.sentences if self._may_be_point(s)]
         texts: dict[int, str] = {}  # one copy of a sentence's text for all the sections it may go to
         for spec in template.sections:
             if spec.items == "people":
@@ -174,7 +169,7 @@ class ExtractiveEngine(Engine):
         )
         for f in candidates:
             f.fit = f.score
-        coverage = Coverage(sentences, (f.refs[0] for f in candidates))
+        coverage = Coverage(sentences, (f.refs[0] for f in candidates), self._may_be_point)
         chosen: list[Finding] = []
 
         def repeats(index: int, taken: Sequence[int]) -> bool:
@@ -210,6 +205,10 @@ class ExtractiveEngine(Engine):
         cited = {ref for point in points for ref in point.refs} | {f.refs[0] for f in unheard}
         points += _with_echoes(unheard, [f for f in candidates if f.refs[0] not in cited], order)
         return Findings(items=people + points)
+
+    def _may_be_point(self, sentence: Sentence) -> bool:
+        # a source's title is in the list of sources already
+        return _can_be_point(sentence) and _plain(sentence.text) != self._titles.get(sentence.source)
 
     def differences(self, sentences: Mapping[str, Sequence[Sentence]]) -> Findings:
         return Findings(items=find_differences(sentences))

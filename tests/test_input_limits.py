@@ -192,7 +192,8 @@ def test_a_symlink_out_of_a_directory_source_is_skipped_with_a_warning(tmp_path:
     (folder / "article.txt").write_bytes(SEED.read_bytes())
     secret = outside / "secret.txt"
     secret.write_text(
-        "The account password of Anna Berg is hunter2, officials said on Monday.\n", encoding="utf-8"
+        "Foreign Minister Anna Berg said her account password is hunter2, officials said on Monday.\n",
+        encoding="utf-8",
     )
     (folder / "linked.txt").symlink_to(secret)
     (folder / "inside.txt").symlink_to(folder / "article.txt")  # a link within the folder is fine

@@ -27,8 +27,8 @@ def _sources(folder: Path, **texts: str) -> list[str]:
     return paths
 
 
-def _brief(tmp_path: Path, **texts: str) -> dict[str, Any]:
-    brief = brief_json(*_sources(tmp_path, **texts))
+def _brief(tmp_path: Path, *options: str, **texts: str) -> dict[str, Any]:
+    brief = brief_json(*_sources(tmp_path, **texts), *options)
     assert_citations_grounded(brief)
     return brief
 
@@ -228,8 +228,10 @@ def test_a_name_said_once_with_nothing_about_who_it_is_is_not_a_participant(tmp_
 
 def test_sources_that_share_few_words_each_make_a_point(tmp_path: Path) -> None:
     # One story told from three sides in different words: only "across Cuba" is said twice.
-    paths = _sources(
+    brief = _brief(
         tmp_path,
+        "-t",
+        "executive",
         wire="Thousands of Cubans marched through Havana on Sunday to demand an end to the dictatorship.\n"
         "Police detained dozens of marchers near the Capitol building.\n",
         paper="For months the refrain across Cuba has been a question about how much longer.\n"
@@ -237,8 +239,6 @@ def test_sources_that_share_few_words_each_make_a_point(tmp_path: Path) -> None:
         opinion="The protests that broke out across Cuba last weekend show that the government lacks "
         "legitimacy.\nWashington said it stood with the Cuban people.\n",
     )
-    brief = brief_json(*paths, "-t", "executive")
-    assert_citations_grounded(brief)
     points = items_of(brief, "key_points")
     assert {c["source"] for p in points for c in p["citations"]} == {"S1", "S2", "S3"}
     assert len(points) == 3  # and no more: points are added only while there are fewer than sources

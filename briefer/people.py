@@ -164,6 +164,8 @@ def _title_indexes(sentence: Sentence, first: int) -> list[int]:
         if token.pos in {"PROPN", "NOUN", "ADJ"} and word[:1].isalpha() and fold(word) not in HONORIFICS:
             chosen.insert(0, j)
         elif word.lower() == "of" and chosen and j > 0 and _word(sentence, tokens[j - 1])[:1].isupper():
+            if any(_is_role_word(tokens[i]) for i in chosen):
+                break  # "Representatives of Treasury Secretary X": X's title ends at "of"
             chosen.insert(0, j)
         elif word in {"'s", "’s"} and chosen and j > 0 and tokens[j - 1].pos == "PROPN":
             chosen.insert(0, j)
@@ -183,6 +185,8 @@ def _apposition_after(sentence: Sentence, after: int) -> str | None:
     k = after + 1
     if k < len(tokens) and _word(sentence, tokens[k]).lower() in _DETERMINERS:
         k += 1
+    if k < len(tokens) and tokens[k].pos in {"ADP", "SCONJ"}:
+        return None  # "X, during the council of foreign ministers, …" says when, not who X is
     chosen: list[int] = []
     while k < len(tokens) and len(chosen) < _MAX_APPOSITION_TOKENS:
         token = tokens[k]

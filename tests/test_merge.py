@@ -91,6 +91,19 @@ def test_a_role_is_read_from_the_words_around_a_name() -> None:
     assert roles["Yuri Ushakov"] == "foreign policy adviser to Putin"
 
 
+def test_a_title_ends_where_a_whole_title_follows_of_and_an_apposition_is_a_noun_phrase() -> None:
+    sentences = sources(
+        "Representatives of Treasury Secretary Steven Mnuchin met Minister of Foreign Affairs Anna Berg. "
+        "Belgian Foreign Minister Didier Reynders, during the council of foreign ministers, said so."
+    )
+    roles = {e.text: role_for(s, e) for s in sentences["S1"] for e in s.entities if e.label == "PERSON"}
+    assert roles == {
+        "Steven Mnuchin": "Treasury Secretary",
+        "Anna Berg": "Minister of Foreign Affairs",
+        "Didier Reynders": "Belgian Foreign Minister",
+    }
+
+
 def test_an_honorific_between_title_and_name_is_neither_the_role_nor_its_end() -> None:
     sentences = sources(
         "Police commissioner Sir Ian Blair spoke first. Prime Minister Mr. Tony Blair spoke next."

@@ -20,6 +20,7 @@ _NAME_PARTICLES = frozenset(
 _APPOSITION_STOP = frozenset({",", ".", ";", ":", ")", "(", "—", "–", '"', "“", "”", "who", "which", "whose"})
 _DETERMINERS = frozenset({"a", "an", "the"})
 _MAX_TITLE_TOKENS = 8
+_HYPHENS = frozenset({"-", "‐", "‑"})
 _MAX_APPOSITION_TOKENS = 12
 
 
@@ -169,6 +170,13 @@ def _title_indexes(sentence: Sentence, first: int) -> list[int]:
             chosen.insert(0, j)
         elif word in {"'s", "’s"} and chosen and j > 0 and tokens[j - 1].pos == "PROPN":
             chosen.insert(0, j)
+        elif (
+            word in _HYPHENS
+            and chosen
+            and j > 0
+            and tokens[j - 1].end == token.start == tokens[j + 1].start - 1
+        ):
+            chosen.insert(0, j)  # "Secretary-General": one title word written in three tokens
         else:
             break
         j -= 1

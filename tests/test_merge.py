@@ -104,6 +104,12 @@ def test_a_title_ends_where_a_whole_title_follows_of_and_an_apposition_is_a_noun
     }
 
 
+def test_a_hyphenated_title_is_one_title() -> None:
+    sentences = sources("UN Secretary-General Antonio Guterres spoke first.")
+    roles = {e.text: role_for(s, e) for s in sentences["S1"] for e in s.entities if e.label == "PERSON"}
+    assert roles == {"Antonio Guterres": "UN Secretary-General"}
+
+
 def test_an_honorific_between_title_and_name_is_neither_the_role_nor_its_end() -> None:
     sentences = sources(
         "Police commissioner Sir Ian Blair spoke first. Prime Minister Mr. Tony Blair spoke next."

@@ -42,10 +42,10 @@ _POSITION_SCALE = 5.0
 CONCEPT_SOURCES = 2
 """Sources that must state a concept for it to count (fewer when there are fewer sources)."""
 CONCEPT_POSITION = 3.0
+"""A concept first stated in a source's first sentence weighs 1 + this; in its n-th, 1 + this / n."""
 LEDE_WEIGHT = 1.0
 """How much more a sentence's gain counts for its place in its source: (1 + this / place), where
 the lede, the first sentence that can be a point, is place 1. News states its main facts first."""
-"""A concept first stated in a source's first sentence weighs 1 + this; in its n-th, 1 + this / n."""
 _WORDLESS_POS = frozenset({"PUNCT", "SPACE"})
 
 

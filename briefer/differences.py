@@ -12,10 +12,10 @@ and "52" do not disagree.
 from __future__ import annotations
 
 import re
+from array import array
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import combinations
 
 from briefer.findings import Finding
 from briefer.numbers import parse_day, parse_number
@@ -97,32 +97,169 @@ class _Fact:
 
 
 def find_differences(sentences: Mapping[str, Sequence[Sentence]]) -> list[Finding]:
-    """Findings for "Where sources differ", each citing one sentence on each side."""
-    facts = [fact for numbered in sentences.values() for s in numbered for fact in _facts(s)]
-    by_key: dict[tuple[str, str], list[_Fact]] = {}
-    for fact in facts:
-        by_key.setdefault((fact.kind, fact.verb), []).append(fact)
-    content = {}
-    found: dict[tuple[object, ...], Finding] = {}
-    for group in by_key.values():
-        for a, b in combinations(group, 2):
-            if a.ref[0] == b.ref[0] or a.value == b.value:
-                continue
-            if a.kind == "place" and _names_other_place(a, b, sentences):
-                continue  # "in Turin, Italy" / "in Italy": one place within the other, not two
-            for ref in (a.ref, b.ref):
-                if ref not in content:
-                    content[ref] = _content_words(_sentence(ref, sentences))
-            if _jaccard(content[a.ref], content[b.ref]) < _SAME_SUBJECT:
-                continue
-            first, second = sorted((a, b), key=lambda f: (int(f.ref[0][1:]), f.ref[1]))
-            key = (first.kind, first.verb, first.value, second.value)
-            if key in found:
-                finding = found[key]
-                finding.refs.extend(r for r in _refs(first, second) if r not in finding.refs)
-                continue
-            found[key] = Finding(DIFFERENCES_KEY, _describe(first, second), _refs(first, second), score=1.0)
-    return list(found.values())[:MAX_DIFFERENCES]
+    """Findings for "Where sources differ", each citing one sentence on each side.
+
+    Two facts of the same kind and verb from different sources differ when their values do and
+    their sentences are about the same thing. Facts that agree in everything but their sentence
+    (a corpus that repeats an article repeats its facts) are one class and are compared once, and
+    only classes whose sentences share enough words are compared at all (`_similar`): the work
+    follows the distinct facts and the pairs of facts that differ, not every pair of facts. The
+    lines, and each line's citations, come in the order that comparing every pair of facts in
+    the order found would give them.
+    """
+    table = _FactTable(sentences)
+    found: dict[tuple[object, ...], _Difference] = {}
+    for classes in table.groups.values():
+        if len(found) >= MAX_DIFFERENCES:
+            break  # later groups are of another kind or verb: they add to no line found
+        found.update(_group_differences(table, classes))
+    return [difference.finding(table) for difference in list(found.values())[:MAX_DIFFERENCES]]
+
+
+@dataclass(slots=True)
+class _Class:
+    """Facts that agree in everything but their sentence: kind, verb, value, words, and their
+    sentences' content words (and folded text, for a place). `members` are their fact numbers."""
+
+    kind: str
+    verb: str
+    verb_word: str
+    value: float | tuple[int, int] | str
+    shown: str
+    words: frozenset[str]
+    text: str | None
+    members: array[int]
+
+
+class _FactTable:
+    """Every fact of a set of sentences, numbered in the order found (source by source, sentence
+    by sentence), in classes grouped by kind and verb. A fact keeps only its source and sentence
+    number: a large input has facts in tens of thousands of sentences."""
+
+    def __init__(self, sentences: Mapping[str, Sequence[Sentence]]) -> None:
+        self.sources: list[str] = []
+        self.source = array("I")
+        self.number = array("I")
+        self.classes: list[_Class] = []
+        self.groups: dict[tuple[str, str], list[int]] = {}
+        source_numbers: dict[str, int] = {}
+        known: dict[tuple[object, ...], int] = {}
+        for numbered in sentences.values():
+            for sentence in numbered:
+                facts = _facts(sentence)
+                if not facts:
+                    continue
+                words = _content_words(sentence)
+                folded = fold(sentence.text) if any(f.kind == "place" for f in facts) else None
+                source = source_numbers.setdefault(sentence.source, len(source_numbers))
+                if source == len(self.sources):
+                    self.sources.append(sentence.source)
+                for fact in facts:
+                    text = folded if fact.kind == "place" else None
+                    key = (fact.kind, fact.verb, fact.value, fact.verb_word, fact.shown, words, text)
+                    number = known.get(key)
+                    if number is None:
+                        number = known[key] = len(self.classes)
+                        self.classes.append(
+                            _Class(
+                                fact.kind,
+                                fact.verb,
+                                fact.verb_word,
+                                fact.value,
+                                fact.shown,
+                                words,
+                                text,
+                                array("I"),
+                            )
+                        )
+                        self.groups.setdefault((fact.kind, fact.verb), []).append(number)
+                    self.classes[number].members.append(len(self.source))
+                    self.source.append(source)
+                    self.number.append(sentence.number)
+        self._order: dict[int, int] = {}
+
+    def ref(self, fact: int) -> tuple[str, int]:
+        return self.sources[self.source[fact]], self.number[fact]
+
+    def order(self, fact: int) -> tuple[int, int]:
+        """Where a fact's sentence comes in the brief: the source's number, then the sentence's."""
+        source = self.source[fact]
+        if source not in self._order:
+            self._order[source] = int(self.sources[source][1:])
+        return self._order[source], self.number[fact]
+
+    def fact(self, fact: int, of: _Class) -> _Fact:
+        return _Fact(self.ref(fact), of.kind, of.verb, of.verb_word, of.value, of.shown)
+
+
+@dataclass(slots=True)
+class _Difference:
+    """A line found: its first pair of facts (as (fact, class) each) and where that pair comes, and
+    where each sentence it cites first comes (pair, then 0 for the first fact, 1 for the second)."""
+
+    at: tuple[int, int]
+    first: tuple[int, _Class]
+    second: tuple[int, _Class]
+    cited: dict[tuple[str, int], tuple[int, int, int]]
+
+    def finding(self, table: _FactTable) -> Finding:
+        first, second = table.fact(*self.first), table.fact(*self.second)
+        refs = sorted(self.cited, key=self.cited.__getitem__)
+        return Finding(DIFFERENCES_KEY, _describe(first, second), refs, score=1.0)
+
+
+def _group_differences(table: _FactTable, classes: Sequence[int]) -> dict[tuple[object, ...], _Difference]:
+    """The lines that facts of one kind and verb give, in the order their first pair comes."""
+    of = [table.classes[number] for number in classes]
+    found: dict[tuple[object, ...], _Difference] = {}
+    for i, j in _similar([c.words for c in of], _SAME_SUBJECT):
+        one, other = of[i], of[j]
+        if one.value == other.value:
+            continue
+        if one.kind == "place" and _names_other_place(one, other):
+            continue  # "in Turin, Italy" / "in Italy": one place within the other, not two
+        for x in one.members:
+            for y in other.members:
+                if table.source[x] == table.source[y]:
+                    continue
+                a, b = ((x, one), (y, other)) if x < y else ((y, other), (x, one))
+                first, second = (b, a) if table.order(b[0]) < table.order(a[0]) else (a, b)
+                at = (a[0], b[0])
+                key = (first[1].kind, first[1].verb, first[1].value, second[1].value)
+                difference = found.get(key)
+                if difference is None:
+                    difference = found[key] = _Difference(at, first, second, {})
+                elif at < difference.at:
+                    difference.at, difference.first, difference.second = at, first, second
+                for slot, (fact, _) in enumerate((first, second)):
+                    ref = table.ref(fact)
+                    earlier = difference.cited.get(ref)
+                    if earlier is None or (*at, slot) < earlier:
+                        difference.cited[ref] = (*at, slot)
+    return dict(sorted(found.items(), key=lambda item: item[1].at))
+
+
+def _similar(word_sets: Sequence[frozenset[str]], least: float) -> list[tuple[int, int]]:
+    """The pairs (i, j), i < j, of word sets with a Jaccard similarity (`_jaccard`) of at least
+    `least` (above 0), without comparing every pair: two such sets share one of the rarest words
+    of each (prefix filtering: Chaudhuri et al. 2006, Bayardo et al. 2007)."""
+    frequency = Counter(word for words in word_sets for word in words)
+    holding: dict[str, list[int]] = {}  # the sets holding a word among their rarest
+    pairs: list[tuple[int, int]] = []
+    for j, words in enumerate(word_sets):
+        if not words:
+            continue
+        rarest = sorted(words, key=lambda word: (frequency[word], word))
+        # A set this similar to another shares at least least * len(words) of its words with it
+        # (rounded down here, and at least one): so one of its len - shared + 1 rarest.
+        shared = max(1, int(least * len(rarest)))
+        candidates: set[int] = set()
+        for word in rarest[: len(rarest) - shared + 1]:
+            sets = holding.setdefault(word, [])
+            candidates.update(sets)
+            sets.append(j)
+        pairs += [(i, j) for i in sorted(candidates) if _jaccard(word_sets[i], words) >= least]
+    return pairs
 
 
 def candidate_pairs(
@@ -152,10 +289,6 @@ def candidate_pairs(
                 scored.append((-similarity, i, j))
     scored.sort()
     return [(holders[i], holders[j]) for _, i, j in scored[:limit]]
-
-
-def _refs(first: _Fact, second: _Fact) -> list[tuple[str, int]]:
-    return [first.ref, second.ref]
 
 
 def _describe(first: _Fact, second: _Fact) -> str:
@@ -210,15 +343,9 @@ def _date_fact(sentence: Sentence, entity: Entity) -> _Fact | None:
     return _fact(sentence, entity, "date", value, first, after)
 
 
-def _names_other_place(a: _Fact, b: _Fact, sentences: Mapping[str, Sequence[Sentence]]) -> bool:
-    """Whether either sentence also names the other's place."""
-    return str(a.value) in fold(_sentence(b.ref, sentences).text) or str(b.value) in fold(
-        _sentence(a.ref, sentences).text
-    )
-
-
-def _sentence(ref: tuple[str, int], sentences: Mapping[str, Sequence[Sentence]]) -> Sentence:
-    return sentences[ref[0]][ref[1] - 1]
+def _names_other_place(a: _Class, b: _Class) -> bool:
+    """Whether either fact's sentence also names the other's place."""
+    return str(a.value) in (b.text or "") or str(b.value) in (a.text or "")
 
 
 def _place_fact(sentence: Sentence, entity: Entity) -> _Fact | None:

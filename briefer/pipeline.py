@@ -98,8 +98,13 @@ def make_brief(
         extracted = Findings()
         for result in results:
             extracted.add(result)
+        del results
         kept, verification = verify.keep_cited(extracted.items, sentences, template)
+        # From here each step holds only what the next needs: a finding per sentence and section,
+        # and per person named, is the largest part of a long input's memory.
+        extracted.items = []
         reduced = engine.reduce(kept, template, sentences, order)
+        del kept
     finally:
         engine.close()
     verified = reduced.items
@@ -122,6 +127,7 @@ def make_brief(
         cached_calls=spent.cached_calls if spent.cached_calls or spent.llm_calls else None,
     )
     sections = merge(verified, sentences, template, order, verbatim=engine.verbatim)
+    del verified, reduced
     different = difference_items(differences, sentences, order)
     cited = [*sections, Section(key=DIFFERENCES_KEY, title=DIFFERENCES_TITLE, items=different)]
     verification.citations_checked = verify.check_citations(cited, sentences)

@@ -146,3 +146,32 @@ def test_a_section_gets_a_point_one_source_alone_makes_only_where_it_clearly_fit
 
     assert next_steps(clear) == [clear.strip()]
     assert next_steps(weak) == []
+
+
+def test_point_rows_give_back_each_candidate_with_its_text_fit_and_terms_in_the_order_found() -> None:
+    """`extract` keeps a row per (sentence, section) that may be a point; `reduce` makes findings of
+    those that pass its gate. A piece of a sentence cut to fit a chunk keeps the piece's text."""
+    from dataclasses import replace
+
+    from briefer.engines.extractive import _PointRows
+    from briefer.sentences import split_sentences
+
+    sentences = split_sentences([Source(id="S1", path="s1.txt", title="s1", text=WIRE)])
+    first, second, third = sentences["S1"]
+    piece = replace(first, end=first.start + 30, text=first.text[:30])  # as chunking cuts one
+    rows = _PointRows()
+    rows.add("agenda", first, 2.5, ())
+    rows.add("outlook", third, 0.25, [("dam above", "dam over")])
+    rows.add("outlook", first, 1.0, ())
+    rows.add("agenda", piece, 3.0, ())
+    rows.add("agenda", second, 0.5, ())
+    found = rows.findings(sentences, lambda section, ref, score: ref != ("S1", 2))
+    assert [(f.section, f.text, f.refs, f.score, list(f.terms)) for f in found] == [
+        ("agenda", first.text, [("S1", 1)], 2.5, []),
+        ("outlook", third.text, [("S1", 3)], 0.25, [("dam above", "dam over")]),
+        ("outlook", first.text, [("S1", 1)], 1.0, []),
+        ("agenda", first.text[:30].rstrip(), [("S1", 1)], 3.0, []),
+    ]
+    assert found[0].text is found[2].text  # one copy of a sentence's text for all its sections
+    gated = rows.findings(sentences, lambda section, ref, score: section == "outlook" and score > 0.5)
+    assert [(f.section, f.refs) for f in gated] == [("outlook", [("S1", 1)])]

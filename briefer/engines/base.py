@@ -67,7 +67,9 @@ class Engine(ABC):
 
     @abstractmethod
     def extract(self, chunk: Chunk, template: Template) -> Findings:
-        """Findings for `chunk`: items per section of `template`, each citing its sentences."""
+        """Findings for `chunk`: items per section of `template`, each citing its sentences. An engine
+        may keep candidates aside for `reduce` instead (the offline engine keeps its point
+        candidates as packed rows); `prepare` starts a run afresh."""
 
     def reduce(
         self,

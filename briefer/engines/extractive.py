@@ -13,7 +13,8 @@ and does not say it twice.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from array import array
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from briefer.chunking import Chunk
@@ -72,6 +73,7 @@ class ExtractiveEngine(Engine):
         self._description_lemmas: dict[str, frozenset[str]] = {}
         self._titles: dict[str, str] = {}
         self._template: Template | None = None
+        self._points = _PointRows()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Engine:
@@ -79,6 +81,7 @@ class ExtractiveEngine(Engine):
 
     def prepare(self, template: Template, sources: Sequence[Source], chunk_tokens: int) -> None:
         self._titles = {source.id: _plain(source.title) for source in sources}
+        self._points = _PointRows()  # a new run: no candidate of an earlier one
         self._learn(template)
 
     def _learn(self, template: Template) -> None:
@@ -95,6 +98,9 @@ class ExtractiveEngine(Engine):
         self._template = template
 
     def extract(self, chunk: Chunk, template: Template) -> Findings:
+        """The people `chunk` names, as findings; the sentences that may be points are kept here as
+        rows (a sentence, a section, its fit) until `reduce` chooses points among them: a finding
+        for each costs some 300 bytes, and a long input has one or more for most sentences."""
         if template is not self._template:  # called without `prepare`, or with another template
             self._learn(template)
         findings = Findings()
@@ -111,17 +117,12 @@ class ExtractiveEngine(Engine):
             for at, sentence in enumerate(points):
                 score = score_sentence(sentence, spec, lemmas)
                 if score > 0 and score + GATE_WEIGHT >= spec.extractive.min_score:
-                    text = texts.get(at) or texts.setdefault(at, " ".join(sentence.text.split()))
-                    findings.items.append(
-                        Finding(
-                            spec.key,
-                            text,
-                            [(sentence.source, sentence.number)],
-                            score=score,
-                            # in standard terms, a spun source's point matches a clean source's
-                            terms=terms_in(text, spun.get(sentence.number, ())),
-                        )
-                    )
+                    terms: Sequence[tuple[str, str]] = ()
+                    if sentence.number in spun:
+                        # in standard terms, a spun source's point matches a clean source's
+                        text = texts.get(at) or texts.setdefault(at, _point_text(sentence.text))
+                        terms = terms_in(text, spun[sentence.number])
+                    self._points.add(spec.key, sentence, score, terms)
         return findings
 
     def reduce(
@@ -145,13 +146,13 @@ class ExtractiveEngine(Engine):
         people = _named_enough([f for f in findings if f.name is not None], order)
         limits = {spec.key: spec.max_items for spec in template.sections if spec.items == "points"}
         minimum = {spec.key: spec.extractive.min_score for spec in template.sections}
-        candidates = [
-            f
-            for f in findings
-            if f.name is None
-            and f.section in limits
-            and f.score + GATE_WEIGHT * salient[f.refs[0]] >= minimum[f.section]
-        ]
+
+        def passes(section: str, ref: Ref, score: float) -> bool:
+            return section in limits and score + GATE_WEIGHT * salient[ref] >= minimum[section]
+
+        # Point findings given (none from `extract`), then those of the rows `extract` kept.
+        candidates = [f for f in findings if f.name is None and passes(f.section, f.refs[0], f.score)]
+        candidates += self._points.findings(sentences, passes)
         # A sentence goes only where it fits at least half as well as where it fits best: to the
         # section of highest priority that it clearly fits (so a narrow section is not starved by
         # a broad one), else to the one it fits best.
@@ -253,6 +254,71 @@ def _with_echoes(
                 for ref in point.refs[1:]:
                     echoes.pop(ref, None)
     return out
+
+
+class _PointRows:
+    """The sentences `extract` found may be points: a row each of (section, sentence, fit), in the
+    order found, packed in arrays (the spun phrases of the few rows that have some aside). A row
+    keeps where its text lies in the source too: a sentence too long for a chunk comes in pieces."""
+
+    def __init__(self) -> None:
+        self._sections: list[str] = []
+        self._sources: list[str] = []
+        self._section_numbers: dict[str, int] = {}
+        self._source_numbers: dict[str, int] = {}
+        self._rows = array("Q")  # section number, source number, sentence number, start, end: a row each
+        self._scores = array("d")
+        self._terms: dict[int, Sequence[tuple[str, str]]] = {}
+
+    def add(self, section: str, sentence: Sentence, score: float, terms: Sequence[tuple[str, str]]) -> None:
+        if terms:
+            self._terms[len(self._scores)] = terms
+        self._rows.extend(
+            (
+                _number(section, self._sections, self._section_numbers),
+                _number(sentence.source, self._sources, self._source_numbers),
+                sentence.number,
+                sentence.start,
+                sentence.end,
+            )
+        )
+        self._scores.append(score)
+
+    def findings(
+        self, sentences: Mapping[str, Sequence[Sentence]], passes: Callable[[str, Ref, float], bool]
+    ) -> list[Finding]:
+        """A finding for each row that `passes` (section, sentence, fit), in the order found."""
+        found: list[Finding] = []
+        texts: dict[tuple[int, int, int], str] = {}  # one copy of a text for all its sections
+        for row, score in enumerate(self._scores):
+            section, source, number, start, end = self._rows[5 * row : 5 * row + 5]
+            ref = (self._sources[source], number)
+            if not passes(self._sections[section], ref, score):
+                continue
+            text = texts.get((source, start, end))
+            if text is None:
+                whole = sentences[ref[0]][number - 1]
+                text = texts[source, start, end] = _point_text(
+                    whole.text[start - whole.start : end - whole.start]
+                )
+            found.append(
+                Finding(self._sections[section], text, [ref], score=score, terms=self._terms.get(row, ()))
+            )
+        return found
+
+
+def _number(name: str, names: list[str], numbers: dict[str, int]) -> int:
+    """`name`'s place in `names` (added when new), found through `numbers`."""
+    number = numbers.get(name)
+    if number is None:
+        number = numbers[name] = len(names)
+        names.append(name)
+    return number
+
+
+def _point_text(text: str) -> str:
+    """A point's text: its sentence, with each run of white space one space."""
+    return " ".join(text.split())
 
 
 def _may_be_same(a: set[str], b: set[str]) -> bool:

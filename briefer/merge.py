@@ -192,10 +192,13 @@ class _Person:
     """The findings that name this person."""
 
 
-def group_people(findings: Sequence[Finding], order: Mapping[str, int]) -> list[list[Finding]]:
-    """The findings that name each person, as `merge_people` joins them; a surname that several
-    people share is in none."""
-    return [person.findings for person in _group_people(findings, order)]
+def group_people(
+    findings: Sequence[Finding], order: Mapping[str, int]
+) -> tuple[list[list[Finding]], list[Finding]]:
+    """The findings that name each person, as `merge_people` joins them, and those it leaves out
+    (a surname that several people share)."""
+    people, unsure = _group_people(findings, order)
+    return [person.findings for person in people], unsure
 
 
 def merge_people(findings: Sequence[Finding], order: Mapping[str, int]) -> list[Finding]:
@@ -208,7 +211,7 @@ def merge_people(findings: Sequence[Finding], order: Mapping[str, int]) -> list[
     them, then how many sentences, then by first mention.
     """
     merged: list[Finding] = []
-    for person in _group_people(findings, order):
+    for person in _group_people(findings, order)[0]:
         refs = sorted(dict.fromkeys(person.refs), key=lambda r: _position(r, order))
         role = _standard_role(person)
         role_standard = person.standard_of.get(role) if role else None
@@ -242,9 +245,12 @@ def merge_people(findings: Sequence[Finding], order: Mapping[str, int]) -> list[
     return merged
 
 
-def _group_people(findings: Sequence[Finding], order: Mapping[str, int]) -> list[_Person]:
+def _group_people(
+    findings: Sequence[Finding], order: Mapping[str, int]
+) -> tuple[list[_Person], list[Finding]]:
     ordered = sorted(findings, key=lambda f: _position(f.refs[0], order))
     people: list[_Person] = []
+    unsure: list[Finding] = []
     by_surname: dict[str, list[_Person]] = {}  # same_person needs equal surnames: look only there
     # Longer names first, so a surname finds the full name it belongs to wherever it appears.
     for finding in sorted(ordered, key=lambda f: -len((f.name or f.text).split())):
@@ -256,7 +262,8 @@ def _group_people(findings: Sequence[Finding], order: Mapping[str, int]) -> list
             if len(name.split()) > len(person.name.split()):
                 person.name = name
         elif len(matches) > 1 and len(name.split()) == 1:
-            continue  # a surname shared by several people names none of them for sure
+            unsure.append(finding)  # a surname shared by several people names none of them for sure
+            continue
         else:
             person = _Person(name)
             people.append(person)
@@ -273,7 +280,7 @@ def _group_people(findings: Sequence[Finding], order: Mapping[str, int]) -> list
             if finding.role_standard:
                 person.standard_of[finding.role] = finding.role_standard
         person.terms.update(finding.terms)
-    return people
+    return people, unsure
 
 
 def _standard_role(person: _Person) -> str | None:

@@ -417,13 +417,14 @@ def _named_enough(people: Sequence[Finding], order: Mapping[str, int]) -> list[F
     """The mentions of the people a brief lists: those named in two sentences or more, or whose
     role a source gives. A name said once with nothing about who it is (a byline, a photo
     credit, a passing mention, a heading spaCy took for a name) tells a reader nothing."""
-    listed = {
-        id(mention)
-        for mentions in group_people(people, order)
-        if len({mention.refs[0] for mention in mentions}) >= 2 or any(m.role for m in mentions)
-        for mention in mentions
-    }
-    return [mention for mention in people if id(mention) in listed]
+    groups, unsure = group_people(people, order)
+    # The mentions left out, not those kept: a name said once is one mention, so this set stays
+    # small where a large input names people hundreds of thousands of times.
+    unlisted = {id(mention) for mention in unsure}
+    for mentions in groups:
+        if len({mention.refs[0] for mention in mentions}) < 2 and not any(m.role for m in mentions):
+            unlisted.update(id(mention) for mention in mentions)
+    return [mention for mention in people if id(mention) not in unlisted]
 
 
 def _common_word(name: str, sentences: Sequence[Sentence]) -> bool:

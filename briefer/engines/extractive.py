@@ -133,7 +133,7 @@ class ExtractiveEngine(Engine):
         source_order: Sequence[str],
     ) -> Findings:
         """The points of every section chosen together by coverage of the sources' shared content,
-        in the order chosen; people as found.
+        in the order chosen; the people named twice or more, or with a role (`_named_enough`).
 
         A sentence is a candidate for a section when its fit plus `GATE_WEIGHT` times its salience
         reaches the section's `min_score`. Each sentence goes to one section at most, and no
@@ -141,9 +141,22 @@ class ExtractiveEngine(Engine):
         sources that make the same point. A section left empty because none of its candidates adds
         content the sources share gets its strongest candidate, unless another section makes it.
         """
-        salient = salience(sentences, sentence_vectors(sentences))
         order = {source: i for i, source in enumerate(source_order)}
+        points = self._choose_points(findings, template, sentences, source_order, order)
+        # People once the points' working data is gone: grouping every mention of a large input
+        # takes tens of megabytes, which would otherwise come on top of the coverage step's.
         people = _named_enough([f for f in findings if f.name is not None], order)
+        return Findings(items=people + points)
+
+    def _choose_points(
+        self,
+        findings: Sequence[Finding],
+        template: Template,
+        sentences: Mapping[str, Sequence[Sentence]],
+        source_order: Sequence[str],
+        order: Mapping[str, int],
+    ) -> list[Finding]:
+        salient = salience(sentences, sentence_vectors(sentences))
         limits = {spec.key: spec.max_items for spec in template.sections if spec.items == "points"}
         minimum = {spec.key: spec.extractive.min_score for spec in template.sections}
 
@@ -205,7 +218,7 @@ class ExtractiveEngine(Engine):
             best.score = -1.0
         cited = {ref for point in points for ref in point.refs} | {f.refs[0] for f in unheard}
         points += _with_echoes(unheard, [f for f in candidates if f.refs[0] not in cited], order)
-        return Findings(items=people + points)
+        return points
 
     def _may_be_point(self, sentence: Sentence) -> bool:
         # a source's title is in the list of sources already

@@ -38,6 +38,15 @@ set) that each text contains, and the brief/lead ratio of those shares.
     python benchmarks/bench_quality.py                      # everything (several minutes)
     python benchmarks/bench_quality.py --datasets multiling --templates policy,sitrep
     python benchmarks/bench_quality.py --limit 3 --json quality.json
+    python benchmarks/bench_quality.py --headroom   # what the data allows; no briefs made
+
+``--headroom`` makes no brief. Per dataset it prints the ROUGE-2 recall per 100 words of
+each sentence on its own, by its place in its article (a sentence's value to a reader of
+the references), and, at a budget equal to the words of all the articles' first sentences
+(where lead is exactly those ledes), ROUGE-2 of lead, LexRank and an oracle: sentences taken
+greedily for the ROUGE-2 they add against the references themselves, cut at the same
+budget. The oracle is no method (it reads the answer); it shows how much room the data
+leaves above lead.
 """
 
 from __future__ import annotations
@@ -417,6 +426,77 @@ def print_report(rows: Sequence[dict[str, Any]], records: Sequence[dict[str, Any
             print(f"\nFAILED {record['dataset']} {record['cluster']} {record['template']}: {record['error']}")
 
 
+# --------------------------------------------------------------------------- headroom
+
+_PLACES = ("1", "2", "3", "4", "5+")
+
+
+def oracle(articles: Sequence[Sequence[str]], references: Sequence[str], scorer: Any, budget: int) -> str:
+    """Greedy extractive oracle: the sentence that raises ROUGE-2 recall against `references`
+    most, then the next, until nothing raises it or the budget is spent; cut at `budget`."""
+
+    def r2(text: str) -> float:
+        return _mean([scorer.score(reference, text)["rouge2"].recall for reference in references])
+
+    left = [s for article in articles for s in article]
+    taken: list[str] = []
+    best = 0.0
+    while left and len(words(" ".join(taken))) < budget:
+        value, pick = max((r2(" ".join([*taken, s])), s) for s in left)
+        if value <= best:
+            break
+        best = value
+        taken.append(pick)
+        left.remove(pick)
+    return cut(taken, budget)
+
+
+def headroom(cluster: Cluster, scorer: Any) -> dict[str, Any]:
+    """R2 per 100 words of single sentences by place, and lead, LexRank and oracle at the ledes' length."""
+    articles = article_sentences(sources_of(cluster))
+
+    def r2(text: str) -> float:
+        return _mean([scorer.score(reference, text)["rouge2"].recall for reference in cluster.references])
+
+    by_place: dict[str, list[float]] = defaultdict(list)  # R2 and words, summed per place
+    for article in articles:
+        for number, sentence in enumerate(article):
+            place = _PLACES[min(number, len(_PLACES) - 1)]
+            by_place[place].append(r2(sentence))
+            by_place[place + " words"].append(len(words(sentence)))
+    budget = sum(len(words(article[0])) for article in articles if article)
+    ranked = lexrank_order([s for article in articles for s in article])
+    return {
+        "dataset": cluster.dataset,
+        "sentences": sum(len(article) for article in articles),
+        "input_words": sum(len(words(s)) for article in articles for s in article),
+        "budget": budget,
+        "lead": r2(lead_baseline(articles, budget)),
+        "lexrank": r2(cut(ranked, budget)),
+        "oracle": r2(oracle(articles, cluster.references, scorer, budget)),
+        **{key: sum(values) for key, values in by_place.items()},
+    }
+
+
+def headroom_table(records: Sequence[dict[str, Any]]) -> str:
+    header = ["dataset", "clusters", "sentences", "input words", "ledes' words"]
+    header += [f"R2/100 words, sentence {p}" for p in _PLACES]
+    header += ["lead R2", "LexRank/lead", "oracle/lead"]
+    lines = []
+    for dataset in dict.fromkeys(r["dataset"] for r in records):
+        group = [r for r in records if r["dataset"] == dataset]
+        lead = _mean([r["lead"] for r in group])
+        line = [dataset, str(len(group))]
+        line += [f"{_mean([r[k] for r in group]):.0f}" for k in ("sentences", "input_words", "budget")]
+        for place in _PLACES:
+            said = sum(r.get(place, 0.0) for r in group)
+            line.append(f"{100 * 100 * _ratio(said, sum(r.get(place + ' words', 0) for r in group)):.2f}")
+        line += [f"{100 * lead:.1f}", f"{_ratio(_mean([r['lexrank'] for r in group]), lead):.2f}"]
+        line.append(f"{_ratio(_mean([r['oracle'] for r in group]), lead):.2f}")
+        lines.append(line)
+    return _table(header, lines)
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -443,6 +523,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--limit", type=int, default=None, help="the first N clusters of each dataset")
     parser.add_argument("--json", type=Path, default=None, help="write the per-cluster figures here")
     parser.add_argument("--engine", default="extractive")
+    parser.add_argument(
+        "--headroom", action="store_true", help="no briefs: sentence value by place, and an oracle"
+    )
     return parser.parse_args(argv)
 
 
@@ -461,6 +544,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     logging.getLogger("briefer").setLevel(logging.ERROR)
     scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2"], use_stemmer=True)
+    if args.headroom:
+        return print_headroom(args, scorer)
     templates = {name: load_template(name) for name in args.templates}
     templates = {template.name: template for template in templates.values()}
     engine = get_engine(args.engine)
@@ -483,6 +568,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"\n{len(records)} briefs in {time.perf_counter() - started:.0f} s.")
     if args.json:
         args.json.write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")
+    return 0
+
+
+def print_headroom(args: argparse.Namespace, scorer: Any) -> int:
+    records = []
+    for dataset in args.datasets:
+        folder = EVAL / DATASETS[dataset][0]
+        if not folder.is_dir():
+            print(f"Skipping {dataset}: {folder} is absent.")
+            continue
+        records += [headroom(cluster, scorer) for cluster in list(DATASETS[dataset][1](folder))[: args.limit]]
+    print("ROUGE-2 recall x 100 per 100 words of one sentence, by its place in its article; then, at the")
+    print("words of all the articles' first sentences (lead = the ledes), lead, LexRank and the oracle.\n")
+    print(headroom_table(records))
     return 0
 
 

@@ -107,3 +107,27 @@ def test_without_the_eval_folder_it_says_so_and_exits_0(
     monkeypatch.setattr(bench, "EVAL", absent)
     assert bench.main(["--limit", "1"]) == 0
     assert capsys.readouterr().out == f"Skipping: {absent} is absent.\n"
+
+
+class _BigramRecall:
+    """Stands in for rouge-score's scorer: the share of the reference's word pairs the text has."""
+
+    def score(self, reference: str, text: str) -> dict[str, object]:
+        def pairs(s: str) -> set[tuple[str, str]]:
+            tokens = s.lower().replace(".", "").split()
+            return set(zip(tokens, tokens[1:], strict=False))
+
+        wanted = pairs(reference)
+        recall = len(wanted & pairs(text)) / len(wanted) if wanted else 0.0
+        return {"rouge2": type("Score", (), {"recall": recall})()}
+
+
+def test_the_oracle_takes_what_the_reference_says_and_stops_when_nothing_adds(bench: ModuleType) -> None:
+    articles = [["The weather was mild.", "Aid trucks crossed at dawn."], ["Talks ended in Cairo today."]]
+    reference = "Talks ended in Cairo. Aid trucks crossed."
+    # the two sentences sharing word pairs with the reference, most first; the weather adds nothing
+    assert (
+        bench.oracle(articles, [reference], _BigramRecall(), 99)
+        == "Talks ended in Cairo today. Aid trucks crossed at dawn."
+    )
+    assert bench.oracle(articles, [reference], _BigramRecall(), 3) == "Talks ended in"

@@ -18,7 +18,7 @@ from briefer.brief import Citation, Item, Section, StandardTerm, Unsupported
 from briefer.findings import Finding
 from briefer.numbers import WORD_NUMBERS, quantities
 from briefer.paraphrase import with_standard
-from briefer.people import fold, places_in, same_person, surname
+from briefer.people import fold, places_in, same_person, sound_key, surname
 from briefer.sentences import Sentence, stop_words
 from briefer.templates import SectionSpec, Template
 
@@ -190,6 +190,11 @@ class _Person:
     terms: dict[str, str] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     """The findings that name this person."""
+    spellings: tuple[str, ...] = ()
+    """The person's other full names, where the sources spell the name more than one way."""
+
+    def answers_to(self, name: str) -> bool:
+        return any(same_person(name, n) or same_person(n, name) for n in (self.name, *self.spellings))
 
 
 def group_people(
@@ -252,11 +257,17 @@ def _group_people(
     people: list[_Person] = []
     unsure: list[Finding] = []
     by_surname: dict[str, list[_Person]] = {}  # same_person needs equal surnames: look only there
+    by_sound: dict[str, list[_Person]] = {}  # or a surname spelled alike (sound_key)
     # Longer names first, so a surname finds the full name it belongs to wherever it appears.
     for finding in sorted(ordered, key=lambda f: -len((f.name or f.text).split())):
         name = finding.name or finding.text
         namesakes = by_surname.setdefault(surname(name), [])
-        matches = [p for p in namesakes if same_person(name, p.name) or same_person(p.name, name)]
+        matches = [p for p in namesakes if p.answers_to(name)]
+        if not matches and len(name.split()) > 1:
+            matches = [p for p in by_sound.get(sound_key(name), ()) if p.answers_to(name)]
+            if len(matches) == 1:  # the same person, spelled another way
+                matches[0].spellings += (name,)
+                namesakes.append(matches[0])
         if len(matches) == 1:
             person = matches[0]
             if len(name.split()) > len(person.name.split()):
@@ -268,6 +279,8 @@ def _group_people(
             person = _Person(name)
             people.append(person)
             namesakes.append(person)
+            if len(name.split()) > 1:
+                by_sound.setdefault(sound_key(name), []).append(person)
         person.findings.append(finding)
         person.refs.extend(finding.refs)
         if finding.supported is not None:

@@ -99,13 +99,60 @@ def surname(name: str) -> str:
 def same_person(short: str, full: str) -> bool:
     """Whether `short` ("Rubio", "Marco Rubio", "Luther King") can name the same person as `full`
     ("Marco Rubio", "Martin Luther King"): the same surname, and the same first name, its
-    initial, or the last names of `full` without the first."""
+    initial, or the last names of `full` without the first. Two full names with as many words
+    also match when each word is the other's, its initial, or the same name spelled another
+    way (`spelled_alike`): "Viktor Yanukovich" and "Viktor Yanukovych"."""
     a, b = fold(short).split(), fold(full).split()
-    if len(a) > len(b) or a[-1] != b[-1]:
+    if len(a) > len(b):
         return False
-    if len(a) == 1 or a[0] == b[0] or b[-len(a) :] == a:
+    if a[-1] == b[-1] and (len(a) == 1 or a[0] == b[0] or b[-len(a) :] == a or _initial_of(a[0], b[0])):
         return True
-    return len(a[0]) <= 2 and b[0].startswith(a[0].rstrip("."))
+    return len(a) == len(b) >= 2 and all(
+        x == y or spelled_alike(x, y) or _initial_of(x, y) or _initial_of(y, x)
+        for x, y in zip(a, b, strict=True)
+    )
+
+
+def _initial_of(initial: str, name: str) -> bool:
+    return len(initial) <= 2 and name.startswith(initial.rstrip("."))
+
+
+_ALIKE_LETTERS = 4
+
+
+def spelled_alike(a: str, b: str) -> bool:
+    """Whether two folded words can be one name in two spellings, as transliterations from
+    Cyrillic or Arabic give them: both of `_ALIKE_LETTERS` letters or more, the same first letter,
+    and the same sound (Metaphone: Yanukovych, Yanukovich; Tanweer, Tanwir) or one letter apart
+    (Yatsenyuk, Yatseniuk). Peskov and Petkov, Clinton and Clifton stay two names, and so do a
+    Slavic surname and its feminine form (Lavrov, Lavrova; Kowalski, Kowalska)."""
+    import jellyfish
+
+    if a == b:
+        return True
+    if min(len(a), len(b)) < _ALIKE_LETTERS or a[0] != b[0] or not (a.isalpha() and b.isalpha()):
+        return False
+    if _feminine_form(a, b) or _feminine_form(b, a):
+        return False
+    if jellyfish.metaphone(a) == jellyfish.metaphone(b):
+        return True
+    return (
+        min(len(a), len(b)) >= 6
+        and jellyfish.damerau_levenshtein_distance(a, b) <= 1
+        and (jellyfish.soundex(a) == jellyfish.soundex(b))
+    )
+
+
+def _feminine_form(a: str, b: str) -> bool:
+    return b == a + "a" or (a[:-1] == b[:-1] and a[-1] in "iy" and b[-1] == "a")
+
+
+def sound_key(name: str) -> str:
+    """A key that names `spelled_alike` may join share: the Soundex code of the surname."""
+    import jellyfish
+
+    last = surname(name)
+    return jellyfish.soundex(last) if last.isalpha() else last
 
 
 def role_for(sentence: Sentence, entity: Entity) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from itertools import pairwise
 from pathlib import Path
 from types import ModuleType
 
@@ -115,7 +116,7 @@ class _BigramRecall:
     def score(self, reference: str, text: str) -> dict[str, object]:
         def pairs(s: str) -> set[tuple[str, str]]:
             tokens = s.lower().replace(".", "").split()
-            return set(zip(tokens, tokens[1:], strict=False))
+            return set(pairwise(tokens))
 
         wanted = pairs(reference)
         recall = len(wanted & pairs(text)) / len(wanted) if wanted else 0.0

@@ -83,6 +83,32 @@ def test_names_are_cleaned_and_surnames_match_full_names() -> None:
     assert not same_person("Imran Khan", "Mohammed Sidique Khan")
 
 
+def test_one_name_in_two_spellings_is_one_person_and_alike_names_of_two_people_stay_two() -> None:
+    # transliterations: the same sound, or one letter apart; the full names must agree word by word
+    assert same_person("Viktor Yanukovich", "Viktor Yanukovych")
+    assert same_person("Arseny Yatseniuk", "Arseniy Yatsenyuk")
+    assert same_person("Shehzad Tanweer", "Shahzad Tanweer")
+    assert same_person("V. Yanukovich", "Viktor Yanukovych")
+    assert not same_person("Dmitry Peskov", "Dmitry Petkov")
+    assert not same_person("Kim Jong Un", "Kim Jong Il")
+    assert not same_person("Sergei Lavrov", "Svetlana Lavrova")
+    assert not same_person("S. Lavrov", "Svetlana Lavrova")  # a feminine form is another person
+    assert not same_person("Yanukovich", "Viktor Yanukovych")  # a surname alone must be spelled the same
+    people = [
+        Finding("p", "Viktor Yanukovych", [("S1", 1)], name="Viktor Yanukovych", role="President"),
+        Finding("p", "Viktor Yanukovich", [("S2", 2)], name="Viktor Yanukovich"),
+        Finding("p", "Yanukovich", [("S2", 4)], name="Yanukovich"),  # joins through S2's spelling
+        Finding("p", "Dmitry Peskov", [("S1", 3)], name="Dmitry Peskov"),
+        Finding("p", "Dmitry Petkov", [("S2", 5)], name="Dmitry Petkov"),
+    ]
+    merged = merge_people(people, ORDER)
+    assert [(f.name, f.role, f.refs) for f in merged] == [
+        ("Viktor Yanukovych", "President", [("S1", 1), ("S2", 2), ("S2", 4)]),
+        ("Dmitry Peskov", None, [("S1", 3)]),
+        ("Dmitry Petkov", None, [("S2", 5)]),
+    ]
+
+
 def test_a_role_is_read_from_the_words_around_a_name() -> None:
     sentences = sources("Secretary of State Marco Rubio met Yuri Ushakov, a foreign policy adviser to Putin.")
     sentence = sentences["S1"][0]

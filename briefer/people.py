@@ -229,6 +229,13 @@ def _title_indexes(sentence: Sentence, first: int) -> list[int]:
         j -= 1
     while chosen and _word(sentence, tokens[chosen[0]]).lower() in {"of", "'s", "’s"}:
         chosen.pop(0)
+    # "Pentagon spokesman Captain Jeff Davis", "NSA commander Gen. Keith Alexander": a rank after
+    # a role written in lower case starts a second title; the first says what the person does here.
+    lower = [
+        n for n, i in enumerate(chosen) if _is_role_word(tokens[i]) and _word(sentence, tokens[i]).islower()
+    ]
+    if lower and all(_word(sentence, tokens[i])[:1].isupper() for i in chosen[lower[-1] + 1 :]):
+        del chosen[lower[-1] + 1 :]
     return chosen if any(_is_role_word(tokens[i]) for i in chosen) else []
 
 

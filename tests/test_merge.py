@@ -144,6 +144,19 @@ def test_an_honorific_between_title_and_name_is_neither_the_role_nor_its_end() -
     assert roles == {"Ian Blair": "Police commissioner", "Tony Blair": "Prime Minister"}
 
 
+def test_a_rank_after_a_role_in_lower_case_is_not_part_of_the_role() -> None:
+    sentences = sources(
+        "Pentagon spokesman Captain Jeff Davis said the drill was routine. "
+        "NSA commander Gen. Keith Alexander defended the program. U.S. District Judge Ann Donnelly ruled."
+    )
+    roles = {e.text: role_for(s, e) for s in sentences["S1"] for e in s.entities if e.label == "PERSON"}
+    assert roles == {
+        "Jeff Davis": "Pentagon spokesman",
+        "Keith Alexander": "NSA commander",
+        "Ann Donnelly": "U.S. District Judge",  # one title, capitalised throughout: kept whole
+    }
+
+
 # ---------------------------------------------------------------- differences
 
 

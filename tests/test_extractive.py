@@ -101,6 +101,21 @@ def test_credit_lines_date_lines_teasers_and_titles_are_never_points() -> None:
         assert any("rescue teams" in t.lower() for t in texts)
 
 
+def test_a_photo_caption_is_never_a_point_but_a_sentence_with_its_date_inside_is() -> None:
+    caption = (
+        "Rescue workers carry a child through the flooded valley near Tarvo, Ruritania, Monday, July 6, 2009."
+    )
+    dated = "Rescue teams reached the flooded valley near Tarvo on July 6, 2009, officials announced."
+    other = (
+        "Officials announced that rescue teams had reached the flooded valley near Tarvo on July 6, 2009.\n"
+    )
+    for template in ("executive", "sitrep"):
+        points = _points(_brief(template, f"{caption}\n{dated}\n", other))
+        cited = {ref for _, _, refs in points for ref in refs}
+        assert ("S1", 1) not in cited, template  # the caption
+        assert ("S1", 2) in cited, template  # the same date inside a sentence of the news
+
+
 def test_a_single_source_brief_still_fills_its_sections() -> None:
     brief = _brief("sitrep", WIRE)
     happened = next(s for s in brief.sections if s.key == "what_happened")

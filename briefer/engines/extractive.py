@@ -41,6 +41,12 @@ _MIN_POINT_WORDS = 4
 _CUT_SHORT = re.compile(r"(\.\.\.|…)\s*(\([^()]*\))?\s*$")
 """A teaser cut off mid-sentence ("France reacted to the...", "…(Associated Press)") is never a point."""
 _OPENING_QUOTE = re.compile(r'\W{0,2}"')
+_CAPTION_DATE = re.compile(
+    r"(?:,|\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day,)\s+(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day,?\s+)?"
+    r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2},\s+\d{4}\W*$"
+)
+"""A photo caption's end: "…, in Taipei, Taiwan, Saturday, Jan. 16, 2016." News text says "on
+Saturday"; a wire photo's caption ends with place, weekday and the full date."""
 _OTHER_SECTION_SHARE = 0.5
 _CLEAR_FIT = 1.0
 """How far above a section's `min_score` a sentence's fit must be for the section's priority to count."""
@@ -373,14 +379,15 @@ def _plain(text: str) -> str:
 
 def _can_be_point(sentence: Sentence) -> bool:
     """Whether a sentence can stand as a point: a statement (it has a verb), not a credit line, a
-    date line or a caption heading, not a teaser cut off mid-sentence, not the first part of a
-    quotation whose speaker a later sentence names."""
+    date line or a caption heading, not a photo caption, not a teaser cut off mid-sentence, not the
+    first part of a quotation whose speaker a later sentence names."""
     words = sum(1 for t in sentence.tokens if t.pos not in {"PUNCT", "SPACE"})
     return (
         words >= _MIN_POINT_WORDS
         and any(t.pos in _VERB_POS for t in sentence.tokens)
         and not _CUT_SHORT.search(sentence.text)
         and not _opens_a_quotation(sentence.text)
+        and not _CAPTION_DATE.search(sentence.text)
     )
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from briefer import make_brief
 from briefer.brief import Brief
-from briefer.engines.extractive import ExtractiveEngine
+from briefer.engines.extractive import ExtractiveEngine, _can_be_point
+from briefer.sentences import split_sentences
 from briefer.sources import Source
 from briefer.templates import load_template
 
@@ -114,6 +115,15 @@ def test_a_photo_caption_is_never_a_point_but_a_sentence_with_its_date_inside_is
         cited = {ref for _, _, refs in points for ref in refs}
         assert ("S1", 1) not in cited, template  # the caption
         assert ("S1", 2) in cited, template  # the same date inside a sentence of the news
+
+
+def test_a_sentence_wholly_in_brackets_cannot_be_a_point() -> None:
+    text = (
+        "(Follow the latest updates on the floods in the valley near Tarvo.)\n"
+        "Rescue teams (the army's and the town's) reached the valley near Tarvo.\n"
+    )
+    split = split_sentences([Source(id="S1", path="s1.txt", title="s1", text=text)])["S1"]
+    assert [_can_be_point(s) for s in split] == [False, True]
 
 
 def test_a_single_source_brief_still_fills_its_sections() -> None:

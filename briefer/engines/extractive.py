@@ -47,6 +47,9 @@ _CAPTION_DATE = re.compile(
 )
 """A photo caption's end: "…, in Taipei, Taiwan, Saturday, Jan. 16, 2016." News text says "on
 Saturday"; a wire photo's caption ends with place, weekday and the full date."""
+_ASIDE = re.compile(r"\([^()]*\)\W*")
+"""A sentence wholly in brackets is an aside to the reader, in news pages a link or a promotion:
+"(Follow the latest updates on the crash.)"."""
 _OTHER_SECTION_SHARE = 0.5
 _CLEAR_FIT = 1.0
 """How far above a section's `min_score` a sentence's fit must be for the section's priority to count."""
@@ -379,7 +382,7 @@ def _plain(text: str) -> str:
 
 def _can_be_point(sentence: Sentence) -> bool:
     """Whether a sentence can stand as a point: a statement (it has a verb), not a credit line, a
-    date line or a caption heading, not a photo caption, not a teaser cut off mid-sentence, not the
+    date line or a caption heading, not a photo caption or an aside in brackets, not a teaser cut off mid-sentence, not the
     first part of a quotation whose speaker a later sentence names."""
     words = sum(1 for t in sentence.tokens if t.pos not in {"PUNCT", "SPACE"})
     return (
@@ -388,6 +391,7 @@ def _can_be_point(sentence: Sentence) -> bool:
         and not _CUT_SHORT.search(sentence.text)
         and not _opens_a_quotation(sentence.text)
         and not _CAPTION_DATE.search(sentence.text)
+        and not _ASIDE.fullmatch(sentence.text.strip())
     )
 
 

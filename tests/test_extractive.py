@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from briefer import make_brief
 from briefer.brief import Brief
-from briefer.engines.extractive import ExtractiveEngine, _can_be_point
+from briefer.engines.extractive import ExtractiveEngine, _can_be_point, _named_enough
+from briefer.findings import Finding
 from briefer.sentences import split_sentences
 from briefer.sources import Source
 from briefer.templates import load_template
@@ -200,3 +201,22 @@ def test_point_rows_give_back_each_candidate_with_its_text_fit_and_terms_in_the_
     assert found[0].text is found[2].text  # one copy of a sentence's text for all its sections
     gated = rows.findings(sentences, lambda section, ref, score: section == "outlook" and score > 0.5)
     assert [(f.section, f.refs) for f in gated] == [("outlook", [("S1", 1)])]
+
+
+def test_one_word_no_source_gives_a_role_or_a_full_name_is_a_participant_only_when_it_speaks() -> None:
+    text = (
+        "The Musudan uses the same engine as the missile tested last year.\n"
+        "The Musudan failed again on Friday.\n"
+        "The talks will resume in March, Kellogg stated.\n"
+        "Kellogg met the envoys in Geneva.\n"
+        "Anna Berg met the envoys in Geneva.\n"
+        "Anna Berg left on Friday.\n"
+    )
+    sentences = split_sentences([Source(id="S1", path="s1.txt", title="s1", text=text)])
+
+    def named(name: str, *numbers: int) -> list[Finding]:
+        return [Finding("participants", name, [("S1", n)], name=name) for n in numbers]
+
+    people = named("Musudan", 1, 2) + named("Kellogg", 3, 4) + named("Anna Berg", 5, 6)
+    kept = _named_enough(people, {"S1": 0}, sentences)
+    assert sorted({f.name for f in kept}) == ["Anna Berg", "Kellogg"]

@@ -154,7 +154,7 @@ class ExtractiveEngine(Engine):
         points = self._choose_points(findings, template, sentences, source_order, order)
         # People once the points' working data is gone: grouping every mention of a large input
         # takes tens of megabytes, which would otherwise come on top of the coverage step's.
-        people = _named_enough([f for f in findings if f.name is not None], order)
+        people = _named_enough([f for f in findings if f.name is not None], order, sentences)
         return Findings(items=people + points)
 
     def _choose_points(
@@ -437,18 +437,52 @@ def _unheard(
     return added
 
 
-def _named_enough(people: Sequence[Finding], order: Mapping[str, int]) -> list[Finding]:
+def _named_enough(
+    people: Sequence[Finding], order: Mapping[str, int], sentences: Mapping[str, Sequence[Sentence]]
+) -> list[Finding]:
     """The mentions of the people a brief lists: those named in two sentences or more, or whose
     role a source gives. A name said once with nothing about who it is (a byline, a photo
-    credit, a passing mention, a heading spaCy took for a name) tells a reader nothing."""
+    credit, a passing mention, a heading spaCy took for a name) tells a reader nothing. Nor does
+    one word that no source gives a full name or a role to, and that never speaks ("Kellogg
+    stated", "said Geng"): mostly what spaCy takes for a person ("Buk" missiles, "Brexit",
+    "Twitter", "the Kim family")."""
     groups, unsure = group_people(people, order)
     # The mentions left out, not those kept: a name said once is one mention, so this set stays
     # small where a large input names people hundreds of thousands of times.
     unlisted = {id(mention) for mention in unsure}
     for mentions in groups:
-        if len({mention.refs[0] for mention in mentions}) < 2 and not any(m.role for m in mentions):
+        if any(m.role for m in mentions):
+            continue
+        if len({mention.refs[0] for mention in mentions}) < 2 or (
+            all(" " not in (m.name or m.text).strip() for m in mentions)
+            and not any(_speaks(m.name or m.text, _sentence(sentences, m.refs[0])) for m in mentions)
+        ):
             unlisted.update(id(mention) for mention in mentions)
     return [mention for mention in people if id(mention) not in unlisted]
+
+
+_SPEAKING = frozenset(
+    {"say", "state", "tell", "add", "announce", "warn", "write", "argue", "insist", "respond"}
+)
+
+
+def _speaks(name: str, sentence: Sentence) -> bool:
+    """Whether `name` is the subject of a verb of speech right after it ("Kellogg stated", "Kellogg
+    also said") or comes right after one ("said Geng")."""
+    tokens = sentence.tokens
+    words = [sentence.text[t.start - sentence.start : t.end - sentence.start] for t in tokens]
+    for i, word in enumerate(words):
+        if word != name:
+            continue
+        after = [t for t in tokens[i + 1 : i + 3] if t.pos != "ADV"][:1]
+        if (after and after[0].lemma in _SPEAKING) or (i and tokens[i - 1].lemma in _SPEAKING):
+            return True
+    return False
+
+
+def _sentence(sentences: Mapping[str, Sequence[Sentence]], ref: Ref) -> Sentence:
+    source, number = ref
+    return sentences[source][number - 1]
 
 
 def _common_word(name: str, sentences: Sequence[Sentence]) -> bool:

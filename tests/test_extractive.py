@@ -220,3 +220,14 @@ def test_one_word_no_source_gives_a_role_or_a_full_name_is_a_participant_only_wh
     people = named("Musudan", 1, 2) + named("Kellogg", 3, 4) + named("Anna Berg", 5, 6)
     kept = _named_enough(people, {"S1": 0}, sentences)
     assert sorted({f.name for f in kept}) == ["Anna Berg", "Kellogg"]
+
+
+def test_a_caption_is_told_from_news_by_its_present_tense_or_its_weekday_and_date_after_a_comma() -> None:
+    text = (
+        "A protester stands inside the seized building in Kharkiv April 6, 2014.\n"
+        "Protesters rally in front of the embassy in Kuala Lumpur, Malaysia, Tuesday, July 22, 2014.\n"
+        "The protests began in Kharkiv April 6, 2014.\n"
+        "Officials say the talks will resume on April 6, 2014.\n"
+    )
+    split = split_sentences([Source(id="S1", path="s1.txt", title="s1", text=text)])["S1"]
+    assert [_can_be_point(s) for s in split] == [False, False, True, True]

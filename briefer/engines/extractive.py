@@ -47,6 +47,14 @@ _CAPTION_DATE = re.compile(
 )
 """A photo caption's end: "…, in Taipei, Taiwan, Saturday, Jan. 16, 2016." News text says "on
 Saturday"; a wire photo's caption ends with place, weekday and the full date."""
+_FULL_DATE_END = re.compile(
+    r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2},\s+\d{4}\W*$"
+)
+"""A full date at a sentence's end: a caption's when its verb is in the present tense ("A protester
+stands inside the seized building in Kharkiv April 6, 2014.")."""
+_PREPOSITION_BEFORE = re.compile(
+    r"\b(?:on|by|until|till|before|after|since|from|of|for|through|to)\s*$", re.IGNORECASE
+)
 _ASIDE = re.compile(r"\([^()]*\)\W*")
 """A sentence wholly in brackets is an aside to the reader, in news pages a link or a promotion:
 "(Follow the latest updates on the crash.)"."""
@@ -390,9 +398,24 @@ def _can_be_point(sentence: Sentence) -> bool:
         and any(t.pos in _VERB_POS for t in sentence.tokens)
         and not _CUT_SHORT.search(sentence.text)
         and not _opens_a_quotation(sentence.text)
-        and not _CAPTION_DATE.search(sentence.text)
+        and not _is_caption(sentence)
         and not _ASIDE.fullmatch(sentence.text.strip())
     )
+
+
+def _is_caption(sentence: Sentence) -> bool:
+    """Whether a sentence reads as a wire photo's caption (`_CAPTION_DATE`, `_FULL_DATE_END`)."""
+    text = sentence.text
+    if _CAPTION_DATE.search(text):
+        return True
+    end = _FULL_DATE_END.search(text)
+    if end is None or _PREPOSITION_BEFORE.search(text, 0, end.start()):
+        return False  # "… will resume on April 6, 2014." is news
+    verb = next((t for t in sentence.tokens if t.pos == "VERB"), None)
+    if verb is None:
+        return False
+    word = text[verb.start - sentence.start : verb.end - sentence.start].lower()
+    return word in {verb.lemma, verb.lemma + "s", verb.lemma + "es"}
 
 
 def _opens_a_quotation(text: str) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from briefer import make_brief
 from briefer.brief import Brief
-from briefer.engines.extractive import ExtractiveEngine, _can_be_point, _named_enough
+from briefer.engines.extractive import ExtractiveEngine, _can_be_point, _named_enough, _people
 from briefer.findings import Finding
 from briefer.sentences import split_sentences
 from briefer.sources import Source
@@ -231,3 +231,13 @@ def test_a_caption_is_told_from_news_by_its_present_tense_or_its_weekday_and_dat
     )
     split = split_sentences([Source(id="S1", path="s1.txt", title="s1", text=text)])["S1"]
     assert [_can_be_point(s) for s in split] == [False, False, True, True]
+
+
+def test_a_hyphenated_given_name_is_read_whole_but_a_compound_is_not_a_name() -> None:
+    text = "South Korean President Moon Jae-in met the team. The Putin-led war went on for a year."
+    split = split_sentences([Source(id="S1", path="s1.txt", title="s1", text=text)])["S1"]
+    actors = next(s for s in load_template("sitrep").sections if s.key == "actors")
+    assert [(f.name, f.role) for f in _people(split, actors)] == [
+        ("Moon Jae-in", "South Korean President"),
+        ("Putin", None),
+    ]

@@ -25,7 +25,7 @@ from briefer.merge import group_people, merge_points, same_point
 from briefer.paraphrase import SpunPhrase, terms_in, with_standard
 from briefer.people import clean_name, role_for
 from briefer.salience import Coverage, Ref, cover, salience, sentence_vectors
-from briefer.sentences import Sentence, load_nlp, stop_words
+from briefer.sentences import Entity, Sentence, load_nlp, stop_words
 from briefer.sources import Source
 from briefer.templates import SectionSpec, Template
 
@@ -514,13 +514,28 @@ def _common_word(name: str, sentences: Sequence[Sentence]) -> bool:
     return any(pattern.search(s.text) for s in sentences)
 
 
+_NAME_TAIL = re.compile(r"-([a-z]{1,4})\b(?!-)")
+_COMPOUND_TAILS = frozenset(
+    {"led", "run", "era", "like", "free", "wide", "born", "made", "type", "held", "size"}
+)
+
+
+def _name_tail(sentence: Sentence, entity: Entity) -> str:
+    """The end of a hyphenated given name that spaCy leaves out of a name of two words or more:
+    "Moon Jae" + "-in", "Ban Ki" + "-moon"; not a compound's ("a Putin-led war")."""
+    tail = _NAME_TAIL.match(sentence.text, entity.end - sentence.start)
+    if tail is None or " " not in entity.text.strip() or tail[1] in _COMPOUND_TAILS:
+        return ""
+    return tail[0]
+
+
 def _people(sentences: Sequence[Sentence], spec: SectionSpec) -> list[Finding]:
     found: list[Finding] = []
     for sentence in sentences:
         for entity in sentence.entities:
             if entity.label != "PERSON":
                 continue
-            name = clean_name(entity.text)
+            name = clean_name(entity.text + _name_tail(sentence, entity))
             if name is None or (" " not in name and _common_word(name, sentences)):
                 continue
             role = role_for(sentence, entity)

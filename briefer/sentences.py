@@ -565,12 +565,22 @@ def _parse_in_workers(
         for group in groups:
             texts, offsets = _group_texts(sources, group)
             busy = sum(isinstance(parsed, Future) and not parsed.done() for _, parsed in pending)
-            if busy < workers * _AHEAD_PER_JOB:
+            if busy < workers * _AHEAD_PER_JOB or not _parse_here(texts):
                 pending.append((group, pool.submit(parse_blocks, texts, offsets, entities)))
             else:
                 pending.append((group, parse_blocks(texts, offsets, entities)))
             while pending and not (isinstance(pending[0][1], Future) and not pending[0][1].done()):
                 yield first_done()
+        # Every group is handed out: those no worker has started yet are parsed here, last first,
+        # while the workers finish theirs, rather than this process waiting for them.
+        for at in range(len(pending) - 1, -1, -1):
+            group, parsed = pending[at]
+            if isinstance(parsed, Future) and parsed.cancel():
+                texts, offsets = _group_texts(sources, group)
+                if _parse_here(texts):
+                    pending[at] = (group, parse_blocks(texts, offsets, entities))
+                else:
+                    pending[at] = (group, pool.submit(parse_blocks, texts, offsets, entities))
         while pending:
             yield first_done()
     except BrokenProcessPool as exc:
@@ -579,6 +589,13 @@ def _parse_in_workers(
         # Waits for the groups being parsed (a fraction of a second), so no worker outlives the
         # run; not waiting leaves the executor's exit handler writing to a closed pipe.
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _parse_here(texts: Sequence[str]) -> bool:
+    """Whether this process, which holds every sentence found so far, parses a group itself when
+    workers run: not one block longer than a group (up to `_MAX_BLOCK_CHARS`), whose parse takes
+    spaCy twice a group's working memory; a worker parses it, holding nothing else."""
+    return sum(map(len, texts)) <= _GROUP_CHARS
 
 
 def worker_context() -> BaseContext:

@@ -5,6 +5,10 @@ never become points."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from briefer import make_brief
 from briefer.brief import Brief
 from briefer.engines.extractive import ExtractiveEngine
@@ -175,3 +179,55 @@ def test_point_rows_give_back_each_candidate_with_its_text_fit_and_terms_in_the_
     assert found[0].text is found[2].text  # one copy of a sentence's text for all its sections
     gated = rows.findings(sentences, lambda section, ref, score: section == "outlook" and score > 0.5)
     assert [(f.section, f.refs) for f in gated] == [("outlook", [("S1", 1)])]
+
+
+def test_verdicts_give_back_what_extract_found_of_each_whole_sentence_only() -> None:
+    """`extract` keeps whether each sentence may be a point, for `reduce`'s coverage step; a piece
+    of a sentence cut to fit a chunk is shorter than the sentence, so no verdict is given for it."""
+    from dataclasses import replace
+
+    from briefer.engines.extractive import _Verdicts
+    from briefer.sentences import split_sentences
+
+    sentences = split_sentences([Source(id="S1", path="s1.txt", title="s1", text=WIRE + PAPER)])
+    numbered = sentences["S1"]
+    verdicts = _Verdicts()
+    assert verdicts.add(numbered[2], True) is True
+    assert verdicts.add(numbered[0], False) is False
+    assert [verdicts.get(s) for s in numbered] == [False, None, True, None, None, None]
+    assert verdicts.get(sentences["S1"][2]) is True  # the same sentence, read again from its table
+    whole = numbered[4]
+    verdicts.add(replace(whole, end=whole.start + 30, text=whole.text[:30]), True)
+    verdicts.add(replace(whole, start=whole.start + 30, text=whole.text[30:]), False)
+    assert verdicts.get(whole) is None
+    other = split_sentences([Source(id="S2", path="s2.txt", title="s2", text=WIRE)])["S2"]
+    assert verdicts.get(other[2]) is None
+
+
+def test_reduce_does_not_check_again_the_sentences_extract_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    import briefer.engines.extractive as extractive
+
+    checked: list[str] = []
+    real = extractive._can_be_point
+
+    def counting(sentence: Any) -> bool:
+        checked.append(sentence.ref)
+        return real(sentence)
+
+    monkeypatch.setattr(extractive, "_can_be_point", counting)
+    engine = ExtractiveEngine()
+    original = engine.reduce
+
+    def reduce(*args: Any) -> Any:
+        checked.append("reduce")
+        return original(*args)
+
+    monkeypatch.setattr(engine, "reduce", reduce)
+    sources = [
+        Source(id=f"S{i}", path=f"s{i}.txt", title=f"s{i}", text=text)
+        for i, text in enumerate((WIRE, PAPER, RADIO), start=1)
+    ]
+    brief = make_brief(sources, load_template("policy"), engine)
+    assert checked.index("reduce") == 8  # each of the 8 sentences checked once, by extract
+    assert checked[8:] == ["reduce"]
+    assert _points(brief) == _points(_brief("policy", WIRE, PAPER, RADIO))

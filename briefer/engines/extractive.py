@@ -74,6 +74,7 @@ class ExtractiveEngine(Engine):
         self._titles: dict[str, str] = {}
         self._template: Template | None = None
         self._points = _PointRows()
+        self._verdicts = _Verdicts()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Engine:
@@ -82,6 +83,7 @@ class ExtractiveEngine(Engine):
     def prepare(self, template: Template, sources: Sequence[Source], chunk_tokens: int) -> None:
         self._titles = {source.id: _plain(source.title) for source in sources}
         self._points = _PointRows()  # a new run: no candidate of an earlier one
+        self._verdicts = _Verdicts()
         self._learn(template)
 
     def _learn(self, template: Template) -> None:
@@ -107,7 +109,7 @@ class ExtractiveEngine(Engine):
         spun: dict[int, list[SpunPhrase]] = {}
         for match in chunk.spun:
             spun.setdefault(match.sentence, []).append(match)
-        points = [s for s in chunk.sentences if self._may_be_point(s)]
+        points = [s for s in chunk.sentences if self._verdicts.add(s, self._may_be_point(s))]
         texts: dict[int, str] = {}  # one copy of a sentence's text for all the sections it may go to
         for spec in template.sections:
             if spec.items == "people":
@@ -183,7 +185,7 @@ class ExtractiveEngine(Engine):
         )
         for f in candidates:
             f.fit = f.score
-        coverage = Coverage(sentences, (f.refs[0] for f in candidates), self._may_be_point)
+        coverage = Coverage(sentences, (f.refs[0] for f in candidates), self._may_be_point_again)
         chosen: list[Finding] = []
 
         def repeats(index: int, taken: Sequence[int]) -> bool:
@@ -223,6 +225,11 @@ class ExtractiveEngine(Engine):
     def _may_be_point(self, sentence: Sentence) -> bool:
         # a source's title is in the list of sources already
         return _can_be_point(sentence) and _plain(sentence.text) != self._titles.get(sentence.source)
+
+    def _may_be_point_again(self, sentence: Sentence) -> bool:
+        """`_may_be_point`, as `extract` found it when it saw this very sentence."""
+        verdict = self._verdicts.get(sentence)
+        return self._may_be_point(sentence) if verdict is None else verdict
 
     def differences(self, sentences: Mapping[str, Sequence[Sentence]]) -> Findings:
         return Findings(items=find_differences(sentences))
@@ -318,6 +325,34 @@ class _PointRows:
                 Finding(self._sections[section], text, [ref], score=score, terms=self._terms.get(row, ()))
             )
         return found
+
+
+class _Verdicts:
+    """Whether each sentence `extract` saw may be a point, by source and sentence number, with the
+    sentence's length: a byte and 4 bytes a sentence, so that `reduce` need not check every
+    sentence again. A sentence too long for a chunk comes in pieces, shorter than the sentence:
+    no verdict is given for it."""
+
+    def __init__(self) -> None:
+        self._by_source: dict[str, tuple[bytearray, array[int]]] = {}
+
+    def add(self, sentence: Sentence, verdict: bool) -> bool:
+        """Keep `verdict` for `sentence` (a sentence or a piece of one); return it."""
+        verdicts, lengths = self._by_source.setdefault(sentence.source, (bytearray(), array("I")))
+        at = sentence.number - 1
+        if at >= len(verdicts):
+            lengths.extend([0] * (at + 1 - len(verdicts)))
+            verdicts.extend(bytes(at + 1 - len(verdicts)))
+        verdicts[at], lengths[at] = verdict, sentence.end - sentence.start
+        return verdict
+
+    def get(self, sentence: Sentence) -> bool | None:
+        """The verdict kept for this whole sentence, or None."""
+        verdicts, lengths = self._by_source.get(sentence.source, (bytearray(), array("I")))
+        at = sentence.number - 1
+        if at < len(verdicts) and lengths[at] == sentence.end - sentence.start > 0:
+            return bool(verdicts[at])
+        return None
 
 
 def _number(name: str, names: list[str], numbers: dict[str, int]) -> int:

@@ -231,3 +231,21 @@ def test_reduce_does_not_check_again_the_sentences_extract_checked(monkeypatch: 
     assert checked.index("reduce") == 8  # each of the 8 sentences checked once, by extract
     assert checked[8:] == ["reduce"]
     assert _points(brief) == _points(_brief("policy", WIRE, PAPER, RADIO))
+
+
+def test_people_mentions_share_one_string_per_name_and_one_citation_per_sentence() -> None:
+    from briefer.engines.extractive import _people
+    from briefer.sentences import split_sentences
+
+    text = (
+        "Foreign Minister Anna Berg met Lars Holm in Oslo on Monday.\nAnna Berg said the talks went well.\n"
+    )
+    sentences = split_sentences([Source(id="S1", path="s1.txt", title="s1", text=text)])["S1"]
+    spec = next(s for s in load_template("policy").sections if s.items == "people")
+    found = _people(sentences, spec)
+    berg = [f for f in found if f.name == "Anna Berg"]
+    assert [f.refs for f in berg] == [[("S1", 1)], [("S1", 2)]]
+    assert berg[0].name is berg[1].name and berg[0].text is berg[0].name
+    first = [f for f in found if f.refs[0] == ("S1", 1)]
+    assert {f.name for f in first} == {"Anna Berg", "Lars Holm"}
+    assert first[0].refs[0] is first[1].refs[0]  # one citation tuple for a sentence's mentions

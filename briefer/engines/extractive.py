@@ -13,6 +13,7 @@ and does not say it twice.
 from __future__ import annotations
 
 import re
+import sys
 from array import array
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -338,7 +339,10 @@ class _Verdicts:
 
     def add(self, sentence: Sentence, verdict: bool) -> bool:
         """Keep `verdict` for `sentence` (a sentence or a piece of one); return it."""
-        verdicts, lengths = self._by_source.setdefault(sentence.source, (bytearray(), array("I")))
+        found = self._by_source.get(sentence.source)
+        if found is None:
+            found = self._by_source[sentence.source] = (bytearray(), array("I"))
+        verdicts, lengths = found
         at = sentence.number - 1
         if at >= len(verdicts):
             lengths.extend([0] * (at + 1 - len(verdicts)))
@@ -348,10 +352,10 @@ class _Verdicts:
 
     def get(self, sentence: Sentence) -> bool | None:
         """The verdict kept for this whole sentence, or None."""
-        verdicts, lengths = self._by_source.get(sentence.source, (bytearray(), array("I")))
+        found = self._by_source.get(sentence.source)
         at = sentence.number - 1
-        if at < len(verdicts) and lengths[at] == sentence.end - sentence.start > 0:
-            return bool(verdicts[at])
+        if found is not None and at < len(found[0]) and found[1][at] == sentence.end - sentence.start > 0:
+            return bool(found[0][at])
         return None
 
 
@@ -482,22 +486,27 @@ def _common_word(name: str, sentences: Sequence[Sentence]) -> bool:
 
 
 def _people(sentences: Sequence[Sentence], spec: SectionSpec) -> list[Finding]:
+    """A finding for each mention of a person. A long input names people hundreds of thousands of
+    times, mostly the same few: each name and role is one string however often it is said."""
     found: list[Finding] = []
     for sentence in sentences:
+        ref: Ref | None = None  # one for the mentions of a sentence
         for entity in sentence.entities:
             if entity.label != "PERSON":
                 continue
             name = clean_name(entity.text)
             if name is None or (" " not in name and _common_word(name, sentences)):
                 continue
+            name = sys.intern(name)
             role = role_for(sentence, entity)
+            ref = ref or (sentence.source, sentence.number)
             found.append(
                 Finding(
                     spec.key,
                     name,
-                    [(sentence.source, sentence.number)],
+                    [ref],
                     name=name,
-                    role=role,
+                    role=sys.intern(role) if role is not None else None,
                     score=1.0,
                 )
             )

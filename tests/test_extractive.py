@@ -249,3 +249,20 @@ def test_people_mentions_share_one_string_per_name_and_one_citation_per_sentence
     first = [f for f in found if f.refs[0] == ("S1", 1)]
     assert {f.name for f in first} == {"Anna Berg", "Lars Holm"}
     assert first[0].refs[0] is first[1].refs[0]  # one citation tuple for a sentence's mentions
+
+
+def test_section_refs_read_as_the_list_of_each_findings_section_and_first_citation() -> None:
+    from briefer.engines.extractive import _SectionRefs
+    from briefer.findings import Finding
+
+    findings = [
+        Finding("agenda", "One.", [("S1", 1), ("S2", 4)]),
+        Finding("outlook", "Two.", [("S2", 3)]),
+        Finding("agenda", "Three.", [("S1", 7)]),
+    ]
+    listed = [("agenda", ("S1", 1)), ("outlook", ("S2", 3)), ("agenda", ("S1", 7))]
+    pairs = _SectionRefs(findings)
+    assert len(pairs) == 3 and list(pairs) == listed and list(enumerate(pairs)) == list(enumerate(listed))
+    assert pairs[1] == listed[1] and pairs[-1] == listed[-1] and pairs[1:] == listed[1:]
+    with pytest.raises(IndexError):
+        pairs[3]

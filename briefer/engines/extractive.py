@@ -16,7 +16,7 @@ import re
 import sys
 from array import array
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 from briefer.chunking import Chunk
 from briefer.differences import find_differences
@@ -168,7 +168,10 @@ class ExtractiveEngine(Engine):
 
         # Point findings given (none from `extract`), then those of the rows `extract` kept.
         candidates = [f for f in findings if f.name is None and passes(f.section, f.refs[0], f.score)]
-        candidates += self._points.findings(sentences, passes)
+        # The rows are each made a finding here, once: let go of them as the findings are made.
+        rows, self._points = self._points, _PointRows()
+        candidates += rows.findings(sentences, passes)
+        del rows
         # A sentence goes only where it fits at least half as well as where it fits best: to the
         # section of highest priority that it clearly fits (so a narrow section is not starved by
         # a broad one), else to the one it fits best.
@@ -192,7 +195,7 @@ class ExtractiveEngine(Engine):
         def repeats(index: int, taken: Sequence[int]) -> bool:
             return any(same_point(candidates[index], candidates[j]) for j in taken)
 
-        pairs = [(f.section, f.refs[0]) for f in candidates]
+        pairs = _SectionRefs(candidates)
         for index, gain in cover(pairs, coverage, limits, repeats, least=LEAST_GAIN):
             candidates[index].score = gain
             chosen.append(candidates[index])
@@ -326,6 +329,27 @@ class _PointRows:
                 Finding(self._sections[section], text, [ref], score=score, terms=self._terms.get(row, ()))
             )
         return found
+
+
+class _SectionRefs(Sequence[tuple[str, Ref]]):
+    """The (section, first citation) of each finding, made when read: a list of them costs a tuple
+    more per candidate, and a long input has hundreds of thousands."""
+
+    def __init__(self, findings: Sequence[Finding]) -> None:
+        self._findings = findings
+
+    def __len__(self) -> int:
+        return len(self._findings)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[str, Ref]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[tuple[str, Ref]]: ...
+    def __getitem__(self, index: int | slice) -> tuple[str, Ref] | list[tuple[str, Ref]]:
+        if isinstance(index, slice):
+            return [(f.section, f.refs[0]) for f in self._findings[index]]
+        finding = self._findings[index]
+        return finding.section, finding.refs[0]
 
 
 class _Verdicts:

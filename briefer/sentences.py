@@ -55,6 +55,11 @@ PARALLEL_MIN_CHARS = {"fork": 50_000, "spawn": 200_000}
 """Smaller inputs are parsed in this process alone: below these sizes a second process saves
 less than it costs to start. A forked worker starts at once (measured break-even: ~30,000
 characters); a spawned one first imports spaCy and loads the model, ~2.5 s of CPU (~150,000)."""
+_HERE_CHARS = 2_500
+"""With workers, this process parses its own groups in batches of about this many characters: it
+holds every sentence found so far, and spaCy's working memory grows with the words of a batch
+(~20 kB a word). What spaCy finds in a text does not depend on the batch it is parsed in
+(checked on every group of a 1 MB corpus of news), so the sentences are the same."""
 _AHEAD_PER_JOB = 4
 """Groups each worker has in hand, so none waits while this process extracts from what it was
 sent (2 left the worker idle: 1 MB with --jobs 2 took 21.9-24.4 s against 19.4-20.6 s with 4)."""
@@ -568,7 +573,7 @@ def _parse_in_workers(
             if busy < workers * _AHEAD_PER_JOB or not _parse_here(texts):
                 pending.append((group, pool.submit(parse_blocks, texts, offsets, entities)))
             else:
-                pending.append((group, parse_blocks(texts, offsets, entities)))
+                pending.append((group, _parse_in_parts(texts, offsets, entities)))
             while pending and not (isinstance(pending[0][1], Future) and not pending[0][1].done()):
                 yield first_done()
         # Every group is handed out: those no worker has started yet are parsed here, last first,
@@ -578,7 +583,7 @@ def _parse_in_workers(
             if isinstance(parsed, Future) and parsed.cancel():
                 texts, offsets = _group_texts(sources, group)
                 if _parse_here(texts):
-                    pending[at] = (group, parse_blocks(texts, offsets, entities))
+                    pending[at] = (group, _parse_in_parts(texts, offsets, entities))
                 else:
                     pending[at] = (group, pool.submit(parse_blocks, texts, offsets, entities))
         while pending:
@@ -589,6 +594,21 @@ def _parse_in_workers(
         # Waits for the groups being parsed (a fraction of a second), so no worker outlives the
         # run; not waiting leaves the executor's exit handler writing to a closed pipe.
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _parse_in_parts(texts: Sequence[str], offsets: Sequence[int], entities: bool) -> list[list[_Parsed]]:
+    """`parse_blocks` of a group, in batches of consecutive blocks of about `_HERE_CHARS` (a block
+    longer than that is a batch of its own)."""
+    found: list[list[_Parsed]] = []
+    start = 0
+    while start < len(texts):
+        end, chars = start + 1, len(texts[start])
+        while end < len(texts) and chars + len(texts[end]) <= _HERE_CHARS:
+            chars += len(texts[end])
+            end += 1
+        found += parse_blocks(texts[start:end], offsets[start:end], entities)
+        start = end
+    return found
 
 
 def _parse_here(texts: Sequence[str]) -> bool:

@@ -187,6 +187,7 @@ class ExtractiveEngine(Engine):
             (f for f in candidates if f.score >= _OTHER_SECTION_SHARE * best_fit[f.refs[0]]),
             key=lambda f: (-claim(f), -f.score),
         )
+        del best_fit  # each step below holds only what the next needs: a long input has many candidates
         for f in candidates:
             f.fit = f.score
         coverage = Coverage(sentences, (f.refs[0] for f in candidates), self._may_be_point_again)
@@ -199,6 +200,7 @@ class ExtractiveEngine(Engine):
         for index, gain in cover(pairs, coverage, limits, repeats, least=LEAST_GAIN):
             candidates[index].score = gain
             chosen.append(candidates[index])
+        del coverage, pairs  # the concepts of every candidate: not needed to find the echoes
         points = _with_echoes(chosen, candidates, order)
         # A section that only one source speaks to (a reaction, a question) still gets its best
         # point, unless that point is already made in another section.

@@ -7,7 +7,9 @@ twice and a long input does not cost hundreds of bytes per word. spaCy `Doc`s li
 for one group of blocks only.
 
 Large inputs are parsed by several processes (`jobs`), a group of blocks at a time;
-the groups are the same whatever the number of processes, so the sentences are too.
+the groups are the same whatever the number of processes, so the sentences are too (the
+main process parses its own groups in smaller batches: spaCy's annotations of a text do
+not depend on the batch it is in).
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ _MAX_BLOCK_CHARS = 20_000
 # Blocks go to spaCy in groups of at most this many blocks and characters, one `nlp.pipe`
 # batch each: spaCy's working memory grows with the words in a batch (~15 kB a word). A group
 # is parsed in this process or in a worker; fixed groups make jobs=1 and jobs=N parse the
-# very same batches.
+# very same texts (with workers, this process cuts its groups into smaller batches).
 _GROUP_BLOCKS = 64
 _GROUP_CHARS = 10_000
 MAX_JOBS = 256
@@ -548,8 +550,9 @@ def _parse_in_workers(
     """`parse_blocks` of each group, here and in `jobs - 1` worker processes, in the groups' order.
 
     Each worker has a few groups in hand; while they all do, this process parses the next
-    group itself. So the texts in flight stay few whatever the input's size, and this
-    process does its share between assembling the sentences it is sent.
+    group itself (in parts of `_HERE_CHARS`, and never a group of one long block: it holds
+    every sentence found so far). So the texts in flight stay few whatever the input's size,
+    and this process does its share between assembling the sentences it is sent.
     """
     from concurrent.futures import Future, ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool

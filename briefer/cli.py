@@ -180,7 +180,7 @@ def brief_command(
     from briefer.config import get_engine, resolve_settings
     from briefer.output import STDOUT, check_output, write_output
     from briefer.pipeline import make_brief
-    from briefer.render import render_html, render_json, render_markdown, terminal_renderable
+    from briefer.render import render_html, render_json_bytes, render_markdown, terminal_renderable
     from briefer.sources import load_sources
     from briefer.templates import load_template, with_sections
 
@@ -228,10 +228,12 @@ def brief_command(
         out = _console(plain)
         _to_stdout(lambda: out.print(terminal_renderable(brief)))
         return
-    renderers = {"markdown": render_markdown, "json": render_json, "html": render_html}
-    text = renderers[fmt](brief)
+    renderers = {"markdown": render_markdown, "html": render_html}
+    # JSON as bytes: a long input's brief is megabytes, and its text as a string (and copies of it)
+    # was the last peak of memory of a run.
+    text = render_json_bytes(brief) if fmt == "json" else renderers[fmt](brief)
     if output is None:
-        _to_stdout(lambda: sys.stdout.write(text))
+        _to_stdout(lambda: _write_stdout(text))
         return
     write_output(output, text)
     if not quiet:
@@ -362,6 +364,16 @@ def _to_stdout(write: Callable[[], object]) -> None:
         # What could not be written must not be retried when Python flushes stdout at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise RunError(f"cannot write to stdout: {exc.strerror or exc}") from exc
+
+
+def _write_stdout(text: str | bytes) -> None:
+    """Write `text` to stdout; bytes go to its binary buffer, after what the text layer holds."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if isinstance(text, str) or buffer is None:
+        sys.stdout.write(text if isinstance(text, str) else text.decode("utf-8"))
+        return
+    sys.stdout.flush()
+    buffer.write(text)
 
 
 def _safe(text: str) -> str:

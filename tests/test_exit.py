@@ -67,3 +67,26 @@ def test_exit_codes_stay_those_documented(tmp_path: Path) -> None:
     ok = run_brief(str(SEED), "-o", str(tmp_path / "seed.md"), "-q")
     assert ok.returncode == 0, ok.stderr
     assert (tmp_path / "seed.md").read_text(encoding="utf-8").startswith("# Policy brief")
+
+
+def test_json_is_written_as_the_same_text_in_utf8(tmp_path: Path) -> None:
+    from briefer import load_sources, make_brief, render_json
+    from briefer.render import render_json_bytes
+
+    source = tmp_path / "zürich.txt"
+    source.write_text(
+        "José Müller, Zürich’s mayor, said on Monday that the “new bridge” would open in 2027.\n"
+        "The city council approved the plan, Müller said.\n",
+        encoding="utf-8",
+    )
+    brief = make_brief(load_sources([str(source)]))
+    text = render_json(brief)
+    assert not text.isascii() and "José Müller" in text
+    assert render_json_bytes(brief) == text.encode("utf-8")
+    printed = run_brief(str(source), "--format", "json")
+    assert printed.returncode == 0, printed.stderr
+    assert json.loads(printed.stdout) == json.loads(text)
+    out = tmp_path / "brief.json"
+    written = run_brief(str(source), "--format", "json", "-o", str(out), "-q")
+    assert written.returncode == 0, written.stderr
+    assert out.read_bytes() == printed.stdout.encode("utf-8")

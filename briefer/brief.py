@@ -161,6 +161,11 @@ class Brief(BaseModel):
     def to_json(self) -> str:
         return self.model_dump_json(indent=2, exclude_none=True)
 
+    def to_json_bytes(self) -> bytes:
+        """`to_json` encoded in UTF-8, made as bytes: a long input's brief is megabytes of JSON, and
+        a Python string of it takes two or four bytes a character once one is not ASCII."""
+        return self.__pydantic_serializer__.to_json(self, indent=2, exclude_none=True)
+
 
 def brief_model(template: Template) -> type[Brief]:
     """The pydantic model of a brief made with `template`: its sections, in order, and nothing else."""

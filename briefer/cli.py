@@ -180,7 +180,7 @@ def brief_command(
     from briefer.config import get_engine, resolve_settings
     from briefer.output import STDOUT, check_output, write_output
     from briefer.pipeline import make_brief
-    from briefer.render import render_html, render_json, render_markdown, terminal_renderable
+    from briefer.render import render_html, render_json_bytes, render_markdown, terminal_renderable
     from briefer.sources import load_sources
     from briefer.templates import load_template, with_sections
 
@@ -228,10 +228,12 @@ def brief_command(
         out = _console(plain)
         _to_stdout(lambda: out.print(terminal_renderable(brief)))
         return
-    renderers = {"markdown": render_markdown, "json": render_json, "html": render_html}
-    text = renderers[fmt](brief)
+    renderers = {"markdown": render_markdown, "html": render_html}
+    # JSON as bytes: a long input's brief is megabytes, and its text as a string (and copies of it)
+    # was the last peak of memory of a run.
+    text = render_json_bytes(brief) if fmt == "json" else renderers[fmt](brief)
     if output is None:
-        _to_stdout(lambda: sys.stdout.write(text))
+        _to_stdout(lambda: _write_stdout(text))
         return
     write_output(output, text)
     if not quiet:
@@ -364,6 +366,16 @@ def _to_stdout(write: Callable[[], object]) -> None:
         raise RunError(f"cannot write to stdout: {exc.strerror or exc}") from exc
 
 
+def _write_stdout(text: str | bytes) -> None:
+    """Write `text` to stdout; bytes go to its binary buffer, after what the text layer holds."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if isinstance(text, str) or buffer is None:
+        sys.stdout.write(text if isinstance(text, str) else text.decode("utf-8"))
+        return
+    sys.stdout.flush()
+    buffer.write(text)
+
+
 def _safe(text: str) -> str:
     """`text` on one line with control characters escaped, for messages to the terminal: a file
     name with a newline must not make an error two lines or fake a line of its own."""
@@ -431,6 +443,17 @@ def _safe_lines(text: str) -> str:
     return "\n".join(_safe(line) for line in text.split("\n"))
 
 
+def _command(args: list[str]) -> tuple[click.Command, str, list[str]]:
+    """The command `args` run, its name for messages and its own arguments."""
+    if args[:1] == ["templates"] and not Path("templates").exists():
+        return templates_command, "brief templates", args[1:]
+    if args[:1] == ["batch"] and not Path("batch").exists():
+        return batch_command, "brief batch", args[1:]
+    if args[:1] == ["check-paraphrase"] and not Path("check-paraphrase").exists():
+        return check_paraphrase_command, "brief check-paraphrase", args[1:]
+    return brief_command, "brief", args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `brief` with `argv` (default: the command line) and return the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -440,15 +463,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.addHandler(_StderrLines())
     log.setLevel(logging.ERROR if "-q" in args or "--quiet" in args else logging.WARNING)
     log.propagate = False
-    command: click.Command
-    if args[:1] == ["templates"] and not Path("templates").exists():
-        command, prog, args = templates_command, "brief templates", args[1:]
-    elif args[:1] == ["batch"] and not Path("batch").exists():
-        command, prog, args = batch_command, "brief batch", args[1:]
-    elif args[:1] == ["check-paraphrase"] and not Path("check-paraphrase").exists():
-        command, prog, args = check_paraphrase_command, "brief check-paraphrase", args[1:]
-    else:
-        command, prog = brief_command, "brief"
+    command, prog, args = _command(args)
     previous = _on_sigterm(_terminate)
     try:
         command.main(args, prog_name=prog, standalone_mode=False)
@@ -505,6 +520,17 @@ def _on_sigterm(handler: Any) -> Any:
 def run() -> None:
     """Console-script entry point."""
     code = main()
+    if code == EXIT_OK and _command(sys.argv[1:])[0] is brief_command:
+        # The brief is written (an -o file is complete and renamed into place), the engine and its
+        # cache are closed and the worker processes have ended: what is left is freeing the run's
+        # objects one by one, ~0.3 s on a large input, which the system does at once on exit.
+        # (Not after `brief batch`: its executors have exit handlers of their own.)
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            sys.exit(code)  # Python's own exit reports what could not be written
+        os._exit(code)
     if code != EXIT_OK and threading.active_count() > 1:
         # Worker threads may still wait on a model server; their answers are no longer wanted.
         sys.stdout.flush()

@@ -46,8 +46,9 @@ def check_output(path: Path, sources: Sequence[str] = ()) -> None:
         raise UsageError(f"cannot write {path}: folder {folder} is not writable")
 
 
-def write_output(path: Path, text: str) -> None:
-    """Write `text` to `path`: special files directly, regular files atomically (see the module doc)."""
+def write_output(path: Path, text: str | bytes) -> None:
+    """Write `text` (bytes: already UTF-8) to `path`: special files directly, regular files
+    atomically (see the module doc)."""
     mode = _mode(path, RunError)
     if mode is not None and not stat.S_ISREG(mode):
         _write_special(path, text)
@@ -66,16 +67,17 @@ def _mode(path: Path, error: type[UsageError] | type[RunError]) -> int | None:
         raise error(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
-def _write_special(path: Path, text: str) -> None:
+def _write_special(path: Path, text: str | bytes) -> None:
     """Write to a device or FIFO in place: opening it follows a symlink and never replaces the node."""
+    data = text.encode("utf-8") if isinstance(text, str) else text
     try:
-        with open(path, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+        with open(path, "wb") as handle:
+            handle.write(data)
     except OSError as exc:
         raise RunError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
-def _write_atomic(path: Path, target: Path, text: str, mode: int | None) -> None:
+def _write_atomic(path: Path, target: Path, text: str | bytes, mode: int | None) -> None:
     """Write through a temporary file next to `target`, then rename it over `target`.
 
     A new file gets the mode the user's umask gives any new file (the kernel applies it when
@@ -86,10 +88,10 @@ def _write_atomic(path: Path, target: Path, text: str, mode: int | None) -> None
         try:
             # Opened inside the cleanup's reach: a Ctrl-C raised as the file is created removes it.
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            with os.fdopen(fd, "wb") as handle:
                 if mode is not None:
                     os.chmod(tmp, stat.S_IMODE(mode))
-                handle.write(text)
+                handle.write(text.encode("utf-8") if isinstance(text, str) else text)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, target)

@@ -307,6 +307,11 @@ def render_json(brief: Brief) -> str:
     return brief.to_json() + "\n"
 
 
+def render_json_bytes(brief: Brief) -> bytes:
+    """`render_json` in UTF-8, without a string of it on the way (see `Brief.to_json_bytes`)."""
+    return brief.to_json_bytes() + b"\n"
+
+
 def _md(text: str) -> str:
     """A single-line field as Markdown that shows `text` literally: on one line, special characters escaped."""
     return _md_line(_md_inline(text).strip())

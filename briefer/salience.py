@@ -228,7 +228,7 @@ def concepts(sentence: Sentence) -> frozenset[Concept]:
     return frozenset((a, b) for a, b in pairwise(lemmas) if a not in stops or b not in stops)
 
 
-class Coverage:
+class Coverage(_Rows):
     """The concepts of a set of sources, each weighted by how many sources state it and how early
     (`CONCEPT_POSITION`); concepts fewer than `CONCEPT_SOURCES` sources state weigh nothing.
     A sentence's gain also counts its place among the sentences of its source that can be points
@@ -237,6 +237,8 @@ class Coverage:
     Only the concepts of the sentences in `keep` are held (the candidates of a brief), packed
     as concept numbers in one array: a set of string pairs per sentence costs kilobytes, and a
     large input has hundreds of thousands of candidates. Every sentence counts towards the weights.
+    What a gain needs of each sentence (where its concepts are, its words, its place) is a row
+    of three arrays, 12 bytes a sentence, where a dict entry per candidate cost some 280 bytes.
     """
 
     def __init__(
@@ -245,16 +247,24 @@ class Coverage:
         keep: Iterable[Ref],
         can_be_point: Callable[[Sentence], bool] | None = None,
     ) -> None:
+        super().__init__()
         wanted = set(keep)
         self._numbers: dict[Concept, int] = {}
         sources = array("I")  # per concept number: how many sources state it
         first = array("I")  # the earliest sentence number it is stated in
         last = array("i")  # the last source that counted it (each source counts once)
         packed = array("I")
-        self._spans: dict[Ref, tuple[int, int, int, float]] = {}
-        for index, numbered in enumerate(sentences.values()):
+        # Per sentence, source after source (`_Rows`): where its concepts start in `packed` (and,
+        # one more, where the last ends), its words (0: not a sentence of `keep`) and its place.
+        self._at = array("I", [0])
+        self._words = array("I")
+        self._places = array("I")
+        for index, (source, numbered) in enumerate(sentences.items()):
+            self._rows[source] = (len(self._words), len(numbered))
             place = 0
-            for sentence in numbered:
+            for number, sentence in enumerate(numbered, start=1):
+                if (sentence.source, sentence.number) != (source, number):
+                    raise ValueError(f"sentence {sentence.ref} out of place: {source}'s are numbered from 1")
                 if can_be_point is None or can_be_point(sentence):
                     place += 1
                 found = [self._number(c, sources, first, last) for c in concepts(sentence)]
@@ -263,12 +273,13 @@ class Coverage:
                         last[n] = index
                         sources[n] += 1
                     first[n] = min(first[n], sentence.number)
-                ref = (sentence.source, sentence.number)
-                if ref in wanted:
+                words = 0
+                if (source, number) in wanted:
                     words = sum(1 for t in sentence.tokens if t.pos not in _WORDLESS_POS) or 1
-                    lede = 1 + LEDE_WEIGHT / max(place, 1)
-                    self._spans[ref] = (len(packed), len(packed) + len(found), words, lede)
                     packed.extend(found)
+                self._words.append(words)
+                self._places.append(place)
+                self._at.append(len(packed))
         need = min(CONCEPT_SOURCES, len(sentences))
         self._weights = array(
             "d",
@@ -296,15 +307,25 @@ class Coverage:
     def gain(self, ref: Ref, covered: set[int]) -> float:
         """The weight of the concepts `ref` adds to `covered`, per word of the sentence, times its
         place's weight."""
-        start, end, words, lede = self._spans[ref]
+        row, words = self._kept(ref)
+        lede = 1 + LEDE_WEIGHT / max(self._places[row], 1)
         weights = self._weights
         # fsum: exact in any order, so ties break the same way in every run
-        return math.fsum(weights[n] for n in self._packed[start:end] if n not in covered) / words * lede
+        concepts = self._packed[self._at[row] : self._at[row + 1]]
+        return math.fsum(weights[n] for n in concepts if n not in covered) / words * lede
 
     def concepts_of(self, ref: Ref) -> frozenset[int]:
         """The numbers of the concepts `ref` states."""
-        start, end, _, _ = self._spans[ref]
-        return frozenset(self._packed[start:end])
+        row, _ = self._kept(ref)
+        return frozenset(self._packed[self._at[row] : self._at[row + 1]])
+
+    def _kept(self, ref: Ref) -> tuple[int, int]:
+        """The row of `ref`, a sentence of `keep`, and its words (KeyError for any other)."""
+        row = self._row(ref)
+        words = self._words[row]
+        if not words:
+            raise KeyError(ref)
+        return row, words
 
 
 def cover(

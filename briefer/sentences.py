@@ -7,7 +7,9 @@ twice and a long input does not cost hundreds of bytes per word. spaCy `Doc`s li
 for one group of blocks only.
 
 Large inputs are parsed by several processes (`jobs`), a group of blocks at a time;
-the groups are the same whatever the number of processes, so the sentences are too.
+the groups are the same whatever the number of processes, so the sentences are too (the
+main process parses its own groups in smaller batches: spaCy's annotations of a text do
+not depend on the batch it is in).
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ _MAX_BLOCK_CHARS = 20_000
 # Blocks go to spaCy in groups of at most this many blocks and characters, one `nlp.pipe`
 # batch each: spaCy's working memory grows with the words in a batch (~15 kB a word). A group
 # is parsed in this process or in a worker; fixed groups make jobs=1 and jobs=N parse the
-# very same batches.
+# very same texts (with workers, this process cuts its groups into smaller batches).
 _GROUP_BLOCKS = 64
 _GROUP_CHARS = 10_000
 MAX_JOBS = 256
@@ -55,6 +57,11 @@ PARALLEL_MIN_CHARS = {"fork": 50_000, "spawn": 200_000}
 """Smaller inputs are parsed in this process alone: below these sizes a second process saves
 less than it costs to start. A forked worker starts at once (measured break-even: ~30,000
 characters); a spawned one first imports spaCy and loads the model, ~2.5 s of CPU (~150,000)."""
+_HERE_CHARS = 2_500
+"""With workers, this process parses its own groups in batches of about this many characters: it
+holds every sentence found so far, and spaCy's working memory grows with the words of a batch
+(~20 kB a word). What spaCy finds in a text does not depend on the batch it is parsed in
+(checked on every group of a 1 MB corpus of news), so the sentences are the same."""
 _AHEAD_PER_JOB = 4
 """Groups each worker has in hand, so none waits while this process extracts from what it was
 sent (2 left the worker idle: 1 MB with --jobs 2 took 21.9-24.4 s against 19.4-20.6 s with 4)."""
@@ -543,8 +550,9 @@ def _parse_in_workers(
     """`parse_blocks` of each group, here and in `jobs - 1` worker processes, in the groups' order.
 
     Each worker has a few groups in hand; while they all do, this process parses the next
-    group itself. So the texts in flight stay few whatever the input's size, and this
-    process does its share between assembling the sentences it is sent.
+    group itself (in parts of `_HERE_CHARS`, and never a group of one long block: it holds
+    every sentence found so far). So the texts in flight stay few whatever the input's size,
+    and this process does its share between assembling the sentences it is sent.
     """
     from concurrent.futures import Future, ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
@@ -565,12 +573,22 @@ def _parse_in_workers(
         for group in groups:
             texts, offsets = _group_texts(sources, group)
             busy = sum(isinstance(parsed, Future) and not parsed.done() for _, parsed in pending)
-            if busy < workers * _AHEAD_PER_JOB:
+            if busy < workers * _AHEAD_PER_JOB or not _parse_here(texts):
                 pending.append((group, pool.submit(parse_blocks, texts, offsets, entities)))
             else:
-                pending.append((group, parse_blocks(texts, offsets, entities)))
+                pending.append((group, _parse_in_parts(texts, offsets, entities)))
             while pending and not (isinstance(pending[0][1], Future) and not pending[0][1].done()):
                 yield first_done()
+        # Every group is handed out: those no worker has started yet are parsed here, last first,
+        # while the workers finish theirs, rather than this process waiting for them.
+        for at in range(len(pending) - 1, -1, -1):
+            group, parsed = pending[at]
+            if isinstance(parsed, Future) and parsed.cancel():
+                texts, offsets = _group_texts(sources, group)
+                if _parse_here(texts):
+                    pending[at] = (group, _parse_in_parts(texts, offsets, entities))
+                else:
+                    pending[at] = (group, pool.submit(parse_blocks, texts, offsets, entities))
         while pending:
             yield first_done()
     except BrokenProcessPool as exc:
@@ -579,6 +597,28 @@ def _parse_in_workers(
         # Waits for the groups being parsed (a fraction of a second), so no worker outlives the
         # run; not waiting leaves the executor's exit handler writing to a closed pipe.
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _parse_in_parts(texts: Sequence[str], offsets: Sequence[int], entities: bool) -> list[list[_Parsed]]:
+    """`parse_blocks` of a group, in batches of consecutive blocks of about `_HERE_CHARS` (a block
+    longer than that is a batch of its own)."""
+    found: list[list[_Parsed]] = []
+    start = 0
+    while start < len(texts):
+        end, chars = start + 1, len(texts[start])
+        while end < len(texts) and chars + len(texts[end]) <= _HERE_CHARS:
+            chars += len(texts[end])
+            end += 1
+        found += parse_blocks(texts[start:end], offsets[start:end], entities)
+        start = end
+    return found
+
+
+def _parse_here(texts: Sequence[str]) -> bool:
+    """Whether this process, which holds every sentence found so far, parses a group itself when
+    workers run: not one block longer than a group (up to `_MAX_BLOCK_CHARS`), whose parse takes
+    spaCy twice a group's working memory; a worker parses it, holding nothing else."""
+    return sum(map(len, texts)) <= _GROUP_CHARS
 
 
 def worker_context() -> BaseContext:

@@ -5,6 +5,10 @@ never become points."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from briefer import make_brief
 from briefer.brief import Brief
 from briefer.engines.extractive import ExtractiveEngine, _can_be_point, _named_enough, _people
@@ -241,3 +245,90 @@ def test_a_hyphenated_given_name_is_read_whole_but_a_compound_is_not_a_name() ->
         ("Moon Jae-in", "South Korean President"),
         ("Putin", None),
     ]
+
+
+def test_verdicts_give_back_what_extract_found_of_each_whole_sentence_only() -> None:
+    """`extract` keeps whether each sentence may be a point, for `reduce`'s coverage step; a piece
+    of a sentence cut to fit a chunk is shorter than the sentence, so no verdict is given for it."""
+    from dataclasses import replace
+
+    from briefer.engines.extractive import _Verdicts
+    from briefer.sentences import split_sentences
+
+    sentences = split_sentences([Source(id="S1", path="s1.txt", title="s1", text=WIRE + PAPER)])
+    numbered = sentences["S1"]
+    verdicts = _Verdicts()
+    assert verdicts.add(numbered[2], True) is True
+    assert verdicts.add(numbered[0], False) is False
+    assert [verdicts.get(s) for s in numbered] == [False, None, True, None, None, None]
+    assert verdicts.get(sentences["S1"][2]) is True  # the same sentence, read again from its table
+    whole = numbered[4]
+    verdicts.add(replace(whole, end=whole.start + 30, text=whole.text[:30]), True)
+    verdicts.add(replace(whole, start=whole.start + 30, text=whole.text[30:]), False)
+    assert verdicts.get(whole) is None
+    other = split_sentences([Source(id="S2", path="s2.txt", title="s2", text=WIRE)])["S2"]
+    assert verdicts.get(other[2]) is None
+
+
+def test_reduce_does_not_check_again_the_sentences_extract_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    import briefer.engines.extractive as extractive
+
+    checked: list[str] = []
+    real = extractive._can_be_point
+
+    def counting(sentence: Any) -> bool:
+        checked.append(sentence.ref)
+        return real(sentence)
+
+    monkeypatch.setattr(extractive, "_can_be_point", counting)
+    engine = ExtractiveEngine()
+    original = engine.reduce
+
+    def reduce(*args: Any) -> Any:
+        checked.append("reduce")
+        return original(*args)
+
+    monkeypatch.setattr(engine, "reduce", reduce)
+    sources = [
+        Source(id=f"S{i}", path=f"s{i}.txt", title=f"s{i}", text=text)
+        for i, text in enumerate((WIRE, PAPER, RADIO), start=1)
+    ]
+    brief = make_brief(sources, load_template("policy"), engine)
+    assert checked.index("reduce") == 8  # each of the 8 sentences checked once, by extract
+    assert checked[8:] == ["reduce"]
+    assert _points(brief) == _points(_brief("policy", WIRE, PAPER, RADIO))
+
+
+def test_people_mentions_share_one_string_per_name_and_one_citation_per_sentence() -> None:
+    from briefer.engines.extractive import _people
+    from briefer.sentences import split_sentences
+
+    text = (
+        "Foreign Minister Anna Berg met Lars Holm in Oslo on Monday.\nAnna Berg said the talks went well.\n"
+    )
+    sentences = split_sentences([Source(id="S1", path="s1.txt", title="s1", text=text)])["S1"]
+    spec = next(s for s in load_template("policy").sections if s.items == "people")
+    found = _people(sentences, spec)
+    berg = [f for f in found if f.name == "Anna Berg"]
+    assert [f.refs for f in berg] == [[("S1", 1)], [("S1", 2)]]
+    assert berg[0].name is berg[1].name and berg[0].text is berg[0].name
+    first = [f for f in found if f.refs[0] == ("S1", 1)]
+    assert {f.name for f in first} == {"Anna Berg", "Lars Holm"}
+    assert first[0].refs[0] is first[1].refs[0]  # one citation tuple for a sentence's mentions
+
+
+def test_section_refs_read_as_the_list_of_each_findings_section_and_first_citation() -> None:
+    from briefer.engines.extractive import _SectionRefs
+    from briefer.findings import Finding
+
+    findings = [
+        Finding("agenda", "One.", [("S1", 1), ("S2", 4)]),
+        Finding("outlook", "Two.", [("S2", 3)]),
+        Finding("agenda", "Three.", [("S1", 7)]),
+    ]
+    listed = [("agenda", ("S1", 1)), ("outlook", ("S2", 3)), ("agenda", ("S1", 7))]
+    pairs = _SectionRefs(findings)
+    assert len(pairs) == 3 and list(pairs) == listed and list(enumerate(pairs)) == list(enumerate(listed))
+    assert pairs[1] == listed[1] and pairs[-1] == listed[-1] and pairs[1:] == listed[1:]
+    with pytest.raises(IndexError):
+        pairs[3]

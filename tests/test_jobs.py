@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import subprocess
 import sys
@@ -77,6 +78,55 @@ def test_workers_split_exactly_as_one_process(
     assert len(worker_runs) == 1
     assert _everything(together) == _everything(alone)
     assert [s.number for s in together["S3"]] == list(range(1, len(alone["S3"]) + 1))
+
+
+def test_a_block_longer_than_a_group_is_parsed_by_a_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    # This process holds every sentence found so far: spaCy's working memory for one block of up
+    # to 20,000 characters must not come on top of it. Smaller groups it parses too, the same way.
+    monkeypatch.setattr(briefer.sentences, "PARALLEL_MIN_CHARS", {"fork": 0, "spawn": 0})
+    seed = SEED.read_text(encoding="utf-8")
+    one_paragraph = " ".join(seed.split() * 3)  # ~14,000 characters: one block, over a group's 10,000
+    sources = _sources(10)
+    sources.insert(9, Source(id="L", path="l.txt", title="l", text=one_paragraph))  # workers busy by then
+    nlp = briefer.sentences.load_nlp()
+    real_pipe = nlp.pipe
+    here = os.getpid()
+    parsed_here: list[int] = []  # characters of each batch this process parsed (not the workers)
+    blocks_here: list[int] = []
+
+    def pipe(texts: list[str], *args: Any, **kwargs: Any) -> Any:
+        if os.getpid() == here:
+            parsed_here.append(sum(map(len, texts)))
+            blocks_here.append(len(texts))
+        return real_pipe(texts, *args, **kwargs)
+
+    monkeypatch.setattr(nlp, "pipe", pipe)
+    alone = split_sentences(sources, jobs=1)
+    assert max(parsed_here) > briefer.sentences._GROUP_CHARS  # the long block is one group
+    parsed_here.clear()
+    blocks_here.clear()
+    together = split_sentences(sources, jobs=2)
+    assert parsed_here and max(parsed_here) <= briefer.sentences._GROUP_CHARS
+    # in batches of a few thousand characters, or of one block
+    assert all(
+        c <= briefer.sentences._HERE_CHARS or n == 1 for c, n in zip(parsed_here, blocks_here, strict=True)
+    )
+    assert any(n > 1 for n in blocks_here)
+    assert _everything(together) == _everything(alone)
+
+
+def test_a_group_parsed_in_parts_gives_the_same_sentences_as_in_one_batch() -> None:
+    sources = _sources(3)
+    group = next(briefer.sentences._groups(sources))
+    texts, offsets = briefer.sentences._group_texts(sources, group)
+    assert sum(map(len, texts)) > 2 * briefer.sentences._HERE_CHARS  # several parts
+    whole = briefer.sentences.parse_blocks(texts, offsets)
+    parts = briefer.sentences._parse_in_parts(texts, offsets, True)
+    flat = [[(start, end, list(tokens), list(entities)) for start, end, tokens, entities in b] for b in whole]
+    assert [
+        [(start, end, list(tokens), list(entities)) for start, end, tokens, entities in b] for b in parts
+    ] == flat
+    assert len(parts) == len(texts) and any(entities for b in flat for _, _, _, entities in b)
 
 
 def test_a_process_with_one_thread_forks_its_workers() -> None:

@@ -3,6 +3,8 @@ says, and coverage does not pick the same content twice."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from briefer.salience import LEDE_WEIGHT, Coverage, concepts, cover, salience, sentence_vectors
@@ -67,6 +69,26 @@ def test_the_same_sentence_gains_more_the_earlier_it_comes_among_those_that_can_
     # a line that cannot be a point ("Photo: Reuters.", no verb) does not push the lede down
     pointed = Coverage(sources, refs, lambda s: any(t.pos in {"VERB", "AUX"} for t in s.tokens))
     assert pointed.gain(("S3", 2), set()) == pytest.approx(first)
+
+
+def test_coverage_keeps_each_kept_sentence_in_its_own_row_across_sources() -> None:
+    kept = [("S1", 2), ("S2", 1), ("S2", 2), ("S3", 1)]
+    coverage = Coverage(SOURCES, kept)
+    for source, number in kept:
+        sentence = SOURCES[source][number - 1]
+        words = sum(1 for t in sentence.tokens if t.pos not in {"PUNCT", "SPACE"})
+        place = number  # every sentence can be a point here
+        expected = (
+            math.fsum(coverage.weight(c) for c in concepts(sentence)) / words * (1 + LEDE_WEIGHT / place)
+        )
+        assert coverage.gain((source, number), set()) == expected
+        assert len(coverage.concepts_of((source, number))) == len(concepts(sentence))
+    assert coverage.gain(("S2", 1), coverage.concepts_of(("S3", 1))) < coverage.gain(("S2", 1), set())
+    for not_kept in [("S1", 1), ("S3", 2), ("S4", 1), ("S1", 3), ("S1", 0)]:
+        with pytest.raises(KeyError):
+            coverage.gain(not_kept, set())
+    with pytest.raises(ValueError, match="out of place"):
+        Coverage({"S1": SOURCES["S2"]}, [])
 
 
 def test_cover_takes_shared_content_once_and_keeps_limits() -> None:

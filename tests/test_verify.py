@@ -168,6 +168,20 @@ def test_items_citing_nothing_real_are_dropped_and_differences_need_two_sources(
     assert len(different) == 1 and report.items_dropped == 2
 
 
+def test_a_finding_whose_citations_all_stand_keeps_its_own_list() -> None:
+    # A long input has a finding per person named: a new list for each is memory for nothing.
+    sentences = {"S1": numbered(TALKS, SKIPPED)}
+    whole = [("S1", 1), ("S1", 2)]
+    doubled = [("S1", 2), ("S1", 2), ("S1", 9)]
+    kept, _ = keep_cited(
+        [Finding("agenda", "Talks.", whole), Finding("agenda", "Again.", doubled)],
+        sentences,
+        load_template("policy"),
+    )
+    assert kept[0].refs is whole and whole == [("S1", 1), ("S1", 2)]
+    assert kept[1].refs == [("S1", 2)] and doubled == [("S1", 2), ("S1", 2), ("S1", 9)]
+
+
 def test_support_is_checked_and_counted_by_reason() -> None:
     sentences = {"S1": numbered(TALKS, SKIPPED)}
     findings = [

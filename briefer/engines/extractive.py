@@ -13,9 +13,10 @@ and does not say it twice.
 from __future__ import annotations
 
 import re
+import sys
 from array import array
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 from briefer.chunking import Chunk
 from briefer.differences import find_differences
@@ -91,6 +92,7 @@ class ExtractiveEngine(Engine):
         self._titles: dict[str, str] = {}
         self._template: Template | None = None
         self._points = _PointRows()
+        self._verdicts = _Verdicts()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Engine:
@@ -99,6 +101,7 @@ class ExtractiveEngine(Engine):
     def prepare(self, template: Template, sources: Sequence[Source], chunk_tokens: int) -> None:
         self._titles = {source.id: _plain(source.title) for source in sources}
         self._points = _PointRows()  # a new run: no candidate of an earlier one
+        self._verdicts = _Verdicts()
         self._learn(template)
 
     def _learn(self, template: Template) -> None:
@@ -124,7 +127,7 @@ class ExtractiveEngine(Engine):
         spun: dict[int, list[SpunPhrase]] = {}
         for match in chunk.spun:
             spun.setdefault(match.sentence, []).append(match)
-        points = [s for s in chunk.sentences if self._may_be_point(s)]
+        points = [s for s in chunk.sentences if self._verdicts.add(s, self._may_be_point(s))]
         texts: dict[int, str] = {}  # one copy of a sentence's text for all the sections it may go to
         for spec in template.sections:
             if spec.items == "people":
@@ -182,7 +185,10 @@ class ExtractiveEngine(Engine):
 
         # Point findings given (none from `extract`), then those of the rows `extract` kept.
         candidates = [f for f in findings if f.name is None and passes(f.section, f.refs[0], f.score)]
-        candidates += self._points.findings(sentences, passes)
+        # The rows are each made a finding here, once: let go of them as the findings are made.
+        rows, self._points = self._points, _PointRows()
+        candidates += rows.findings(sentences, passes)
+        del rows
         # A sentence goes only where it fits at least half as well as where it fits best: to the
         # section of highest priority that it clearly fits (so a narrow section is not starved by
         # a broad one), else to the one it fits best.
@@ -198,18 +204,20 @@ class ExtractiveEngine(Engine):
             (f for f in candidates if f.score >= _OTHER_SECTION_SHARE * best_fit[f.refs[0]]),
             key=lambda f: (-claim(f), -f.score),
         )
+        del best_fit  # each step below holds only what the next needs: a long input has many candidates
         for f in candidates:
             f.fit = f.score
-        coverage = Coverage(sentences, (f.refs[0] for f in candidates), self._may_be_point)
+        coverage = Coverage(sentences, (f.refs[0] for f in candidates), self._may_be_point_again)
         chosen: list[Finding] = []
 
         def repeats(index: int, taken: Sequence[int]) -> bool:
             return any(same_point(candidates[index], candidates[j]) for j in taken)
 
-        pairs = [(f.section, f.refs[0]) for f in candidates]
+        pairs = _SectionRefs(candidates)
         for index, gain in cover(pairs, coverage, limits, repeats, least=LEAST_GAIN):
             candidates[index].score = gain
             chosen.append(candidates[index])
+        del coverage, pairs  # the concepts of every candidate: not needed to find the echoes
         points = _with_echoes(chosen, candidates, order)
         # A section that only one source speaks to (a reaction, a question) still gets its best
         # point, unless that point is already made in another section.
@@ -240,6 +248,11 @@ class ExtractiveEngine(Engine):
     def _may_be_point(self, sentence: Sentence) -> bool:
         # a source's title is in the list of sources already
         return _can_be_point(sentence) and _plain(sentence.text) != self._titles.get(sentence.source)
+
+    def _may_be_point_again(self, sentence: Sentence) -> bool:
+        """`_may_be_point`, as `extract` found it when it saw this very sentence."""
+        verdict = self._verdicts.get(sentence)
+        return self._may_be_point(sentence) if verdict is None else verdict
 
     def differences(self, sentences: Mapping[str, Sequence[Sentence]]) -> Findings:
         return Findings(items=find_differences(sentences))
@@ -335,6 +348,58 @@ class _PointRows:
                 Finding(self._sections[section], text, [ref], score=score, terms=self._terms.get(row, ()))
             )
         return found
+
+
+class _SectionRefs(Sequence[tuple[str, Ref]]):
+    """The (section, first citation) of each finding, made when read: a list of them costs a tuple
+    more per candidate, and a long input has hundreds of thousands."""
+
+    def __init__(self, findings: Sequence[Finding]) -> None:
+        self._findings = findings
+
+    def __len__(self) -> int:
+        return len(self._findings)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[str, Ref]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[tuple[str, Ref]]: ...
+    def __getitem__(self, index: int | slice) -> tuple[str, Ref] | list[tuple[str, Ref]]:
+        if isinstance(index, slice):
+            return [(f.section, f.refs[0]) for f in self._findings[index]]
+        finding = self._findings[index]
+        return finding.section, finding.refs[0]
+
+
+class _Verdicts:
+    """Whether each sentence `extract` saw may be a point, by source and sentence number, with the
+    sentence's length: a byte and 4 bytes a sentence, so that `reduce` need not check every
+    sentence again. A sentence too long for a chunk comes in pieces, shorter than the sentence:
+    no verdict is given for it."""
+
+    def __init__(self) -> None:
+        self._by_source: dict[str, tuple[bytearray, array[int]]] = {}
+
+    def add(self, sentence: Sentence, verdict: bool) -> bool:
+        """Keep `verdict` for `sentence` (a sentence or a piece of one); return it."""
+        found = self._by_source.get(sentence.source)
+        if found is None:
+            found = self._by_source[sentence.source] = (bytearray(), array("I"))
+        verdicts, lengths = found
+        at = sentence.number - 1
+        if at >= len(verdicts):
+            lengths.extend([0] * (at + 1 - len(verdicts)))
+            verdicts.extend(bytes(at + 1 - len(verdicts)))
+        verdicts[at], lengths[at] = verdict, sentence.end - sentence.start
+        return verdict
+
+    def get(self, sentence: Sentence) -> bool | None:
+        """The verdict kept for this whole sentence, or None."""
+        found = self._by_source.get(sentence.source)
+        at = sentence.number - 1
+        if found is not None and at < len(found[0]) and found[1][at] == sentence.end - sentence.start > 0:
+            return bool(found[0][at])
+        return None
 
 
 def _number(name: str, names: list[str], numbers: dict[str, int]) -> int:
@@ -530,22 +595,27 @@ def _name_tail(sentence: Sentence, entity: Entity) -> str:
 
 
 def _people(sentences: Sequence[Sentence], spec: SectionSpec) -> list[Finding]:
+    """A finding for each mention of a person. A long input names people hundreds of thousands of
+    times, mostly the same few: each name and role is one string however often it is said."""
     found: list[Finding] = []
     for sentence in sentences:
+        ref: Ref | None = None  # one for the mentions of a sentence
         for entity in sentence.entities:
             if entity.label != "PERSON":
                 continue
             name = clean_name(entity.text + _name_tail(sentence, entity))
             if name is None or (" " not in name and _common_word(name, sentences)):
                 continue
+            name = sys.intern(name)
             role = role_for(sentence, entity)
+            ref = ref or (sentence.source, sentence.number)
             found.append(
                 Finding(
                     spec.key,
                     name,
-                    [(sentence.source, sentence.number)],
+                    [ref],
                     name=name,
-                    role=role,
+                    role=sys.intern(role) if role is not None else None,
                     score=1.0,
                 )
             )

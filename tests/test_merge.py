@@ -22,6 +22,11 @@ def sources(*texts: str) -> dict[str, list]:  # type: ignore[type-arg]
 # ---------------------------------------------------------------- merge
 
 
+def _roles(text: str) -> dict[str, str | None]:
+    """Each person's role in `text`, by the name as spaCy found it."""
+    return {e.text: role_for(s, e) for s in sources(text)["S1"] for e in s.entities if e.label == "PERSON"}
+
+
 def test_the_same_point_from_two_sources_is_one_item_citing_both() -> None:
     found = [
         Finding("agenda", "The talks will resume in Riyadh next week.", [("S1", 2)], score=2.0),
@@ -110,19 +115,16 @@ def test_one_name_in_two_spellings_is_one_person_and_alike_names_of_two_people_s
 
 
 def test_a_role_is_read_from_the_words_around_a_name() -> None:
-    sentences = sources("Secretary of State Marco Rubio met Yuri Ushakov, a foreign policy adviser to Putin.")
-    sentence = sentences["S1"][0]
-    roles = {e.text: role_for(sentence, e) for e in sentence.entities if e.label == "PERSON"}
+    roles = _roles("Secretary of State Marco Rubio met Yuri Ushakov, a foreign policy adviser to Putin.")
     assert roles["Marco Rubio"] == "Secretary of State"
     assert roles["Yuri Ushakov"] == "foreign policy adviser to Putin"
 
 
 def test_a_title_ends_where_a_whole_title_follows_of_and_an_apposition_is_a_noun_phrase() -> None:
-    sentences = sources(
+    roles = _roles(
         "Representatives of Treasury Secretary Steven Mnuchin met Minister of Foreign Affairs Anna Berg. "
         "Belgian Foreign Minister Didier Reynders, during the council of foreign ministers, said so."
     )
-    roles = {e.text: role_for(s, e) for s in sentences["S1"] for e in s.entities if e.label == "PERSON"}
     assert roles == {
         "Steven Mnuchin": "Treasury Secretary",
         "Anna Berg": "Minister of Foreign Affairs",
@@ -131,25 +133,20 @@ def test_a_title_ends_where_a_whole_title_follows_of_and_an_apposition_is_a_noun
 
 
 def test_a_hyphenated_title_is_one_title() -> None:
-    sentences = sources("UN Secretary-General Antonio Guterres spoke first.")
-    roles = {e.text: role_for(s, e) for s in sentences["S1"] for e in s.entities if e.label == "PERSON"}
+    roles = _roles("UN Secretary-General Antonio Guterres spoke first.")
     assert roles == {"Antonio Guterres": "UN Secretary-General"}
 
 
 def test_an_honorific_between_title_and_name_is_neither_the_role_nor_its_end() -> None:
-    sentences = sources(
-        "Police commissioner Sir Ian Blair spoke first. Prime Minister Mr. Tony Blair spoke next."
-    )
-    roles = {e.text: role_for(s, e) for s in sentences["S1"] for e in s.entities if e.label == "PERSON"}
+    roles = _roles("Police commissioner Sir Ian Blair spoke first. Prime Minister Mr. Tony Blair spoke next.")
     assert roles == {"Ian Blair": "Police commissioner", "Tony Blair": "Prime Minister"}
 
 
 def test_a_rank_after_a_role_in_lower_case_is_not_part_of_the_role() -> None:
-    sentences = sources(
+    roles = _roles(
         "Pentagon spokesman Captain Jeff Davis said the drill was routine. "
         "NSA commander Gen. Keith Alexander defended the program. U.S. District Judge Ann Donnelly ruled."
     )
-    roles = {e.text: role_for(s, e) for s in sentences["S1"] for e in s.entities if e.label == "PERSON"}
     assert roles == {
         "Jeff Davis": "Pentagon spokesman",
         "Keith Alexander": "NSA commander",

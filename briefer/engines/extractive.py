@@ -23,6 +23,7 @@ from briefer.differences import find_differences
 from briefer.engines.base import Engine
 from briefer.findings import Finding, Findings
 from briefer.merge import group_people, merge_points, same_point
+from briefer.numbers import MONTHS
 from briefer.paraphrase import SpunPhrase, terms_in, with_standard
 from briefer.people import clean_name, role_for
 from briefer.salience import Coverage, Ref, cover, salience, sentence_vectors
@@ -42,15 +43,13 @@ _MIN_POINT_WORDS = 4
 _CUT_SHORT = re.compile(r"(\.\.\.|…)\s*(\([^()]*\))?\s*$")
 """A teaser cut off mid-sentence ("France reacted to the...", "…(Associated Press)") is never a point."""
 _OPENING_QUOTE = re.compile(r'\W{0,2}"')
-_CAPTION_DATE = re.compile(
-    r"(?:,|\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day,)\s+(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day,?\s+)?"
-    r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2},\s+\d{4}\W*$"
-)
+_WEEKDAY = r"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day"
+_MONTH = "|".join(name.capitalize() for name in sorted(MONTHS, key=len, reverse=True))
+_FULL_DATE = rf"\b(?:{_MONTH})\.?\s+\d{{1,2}},\s+\d{{4}}\W*$"
+_CAPTION_DATE = re.compile(rf"(?:,|\b{_WEEKDAY},)\s+(?:{_WEEKDAY},?\s+)?{_FULL_DATE}")
 """A photo caption's end: "…, in Taipei, Taiwan, Saturday, Jan. 16, 2016." News text says "on
 Saturday"; a wire photo's caption ends with place, weekday and the full date."""
-_FULL_DATE_END = re.compile(
-    r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2},\s+\d{4}\W*$"
-)
+_FULL_DATE_END = re.compile(_FULL_DATE)
 """A full date at a sentence's end: a caption's when its verb is in the present tense ("A protester
 stands inside the seized building in Kharkiv April 6, 2014.")."""
 _PREPOSITION_BEFORE = re.compile(
@@ -455,8 +454,8 @@ def _plain(text: str) -> str:
 
 def _can_be_point(sentence: Sentence) -> bool:
     """Whether a sentence can stand as a point: a statement (it has a verb), not a credit line, a
-    date line or a caption heading, not a photo caption or an aside in brackets, not a teaser cut off mid-sentence, not the
-    first part of a quotation whose speaker a later sentence names."""
+    date line or a caption heading, not a photo caption or an aside in brackets, not a teaser cut
+    off mid-sentence, not the first part of a quotation whose speaker a later sentence names."""
     words = sum(1 for t in sentence.tokens if t.pos not in {"PUNCT", "SPACE"})
     return (
         words >= _MIN_POINT_WORDS
@@ -558,9 +557,8 @@ def _speaks(name: str, sentence: Sentence) -> bool:
     """Whether `name` is the subject of a verb of speech right after it ("Kellogg stated", "Kellogg
     also said") or comes right after one ("said Geng")."""
     tokens = sentence.tokens
-    words = [sentence.text[t.start - sentence.start : t.end - sentence.start] for t in tokens]
-    for i, word in enumerate(words):
-        if word != name:
+    for i, token in enumerate(tokens):
+        if sentence.text[token.start - sentence.start : token.end - sentence.start] != name:
             continue
         after = [t for t in tokens[i + 1 : i + 3] if t.pos != "ADV"][:1]
         if (after and after[0].lemma in _SPEAKING) or (i and tokens[i - 1].lemma in _SPEAKING):

@@ -179,12 +179,12 @@ def test_a_section_gets_a_point_one_source_alone_makes_only_where_it_clearly_fit
 
 
 def test_point_rows_give_back_each_candidate_with_its_text_fit_and_terms_in_the_order_found() -> None:
-    """`extract` keeps a row per (sentence, section) that may be a point; `reduce` makes findings of
-    those that pass its gate. A piece of a sentence cut to fit a chunk keeps the piece's text."""
+    """`extract` keeps a row per (sentence, section) that may be a point; `reduce` takes those that
+    pass its gate and makes a finding of a row when it reads one. A piece of a sentence cut to fit a
+    chunk keeps the piece's text."""
     from dataclasses import replace
 
     from briefer.engines.extractive import _PointRows
-    from briefer.sentences import split_sentences
 
     sentences = split_sentences([Source(id="S1", path="s1.txt", title="s1", text=WIRE)])
     first, second, third = sentences["S1"]
@@ -195,16 +195,21 @@ def test_point_rows_give_back_each_candidate_with_its_text_fit_and_terms_in_the_
     rows.add("outlook", first, 1.0, ())
     rows.add("agenda", piece, 3.0, ())
     rows.add("agenda", second, 0.5, ())
-    found = rows.findings(sentences, lambda section, ref, score: ref != ("S1", 2))
-    assert [(f.section, f.text, f.refs, f.score, list(f.terms)) for f in found] == [
-        ("agenda", first.text, [("S1", 1)], 2.5, []),
-        ("outlook", third.text, [("S1", 3)], 0.25, [("dam above", "dam over")]),
-        ("outlook", first.text, [("S1", 1)], 1.0, []),
-        ("agenda", first.text[:30].rstrip(), [("S1", 1)], 3.0, []),
+    passing = rows.passing(lambda section, ref, score: ref != ("S1", 2))
+    assert list(passing) == [0, 1, 2, 3]
+    found = [rows.finding(row, sentences) for row in passing]
+    assert [(f.section, f.text, f.refs, f.score, f.fit, list(f.terms)) for f in found] == [
+        ("agenda", first.text, [("S1", 1)], 2.5, 2.5, []),
+        ("outlook", third.text, [("S1", 3)], 0.25, 0.25, [("dam above", "dam over")]),
+        ("outlook", first.text, [("S1", 1)], 1.0, 1.0, []),
+        ("agenda", first.text[:30].rstrip(), [("S1", 1)], 3.0, 3.0, []),
     ]
-    assert found[0].text is found[2].text  # one copy of a sentence's text for all its sections
-    gated = rows.findings(sentences, lambda section, ref, score: section == "outlook" and score > 0.5)
-    assert [(f.section, f.refs) for f in gated] == [("outlook", [("S1", 1)])]
+    assert [(rows.section(row), rows.ref(row), rows.score(row)) for row in (1, 4)] == [
+        ("outlook", ("S1", 3), 0.25),
+        ("agenda", ("S1", 2), 0.5),
+    ]
+    gated = rows.passing(lambda section, ref, score: section == "outlook" and score > 0.5)
+    assert list(gated) == [2]
 
 
 def test_one_word_no_source_gives_a_role_or_a_full_name_is_a_participant_only_when_it_speaks() -> None:
@@ -317,18 +322,43 @@ def test_people_mentions_share_one_string_per_name_and_one_citation_per_sentence
     assert first[0].refs[0] is first[1].refs[0]  # one citation tuple for a sentence's mentions
 
 
-def test_section_refs_read_as_the_list_of_each_findings_section_and_first_citation() -> None:
-    from briefer.engines.extractive import _SectionRefs
-    from briefer.findings import Finding
+def test_candidates_read_as_sections_and_citations_and_make_a_finding_only_when_asked() -> None:
+    """Reduce's candidates: the findings given first, then the rows that passed; kept and sorted
+    as numbers, each read as (section, first citation), a finding made on request and pinned to
+    one object when reduce changes it."""
+    from briefer.engines.extractive import _Candidates, _PointRows
 
-    findings = [
-        Finding("agenda", "One.", [("S1", 1), ("S2", 4)]),
-        Finding("outlook", "Two.", [("S2", 3)]),
-        Finding("agenda", "Three.", [("S1", 7)]),
+    sentences = split_sentences([Source(id="S1", path="s1.txt", title="s1", text=WIRE)])
+    first, second, third = sentences["S1"]
+    rows = _PointRows()
+    rows.add("agenda", first, 2.0, ())
+    rows.add("outlook", second, 3.0, ())
+    rows.add("agenda", third, 3.0, ())
+    given = Finding("outlook", "Said in other words.", [("S2", 4), ("S2", 5)], score=1.0)
+    candidates = _Candidates([given], rows, rows.passing(lambda *_: True), sentences)
+    assert list(candidates) == [
+        ("outlook", ("S2", 4)),
+        ("agenda", ("S1", 1)),
+        ("outlook", ("S1", 2)),
+        ("agenda", ("S1", 3)),
     ]
-    listed = [("agenda", ("S1", 1)), ("outlook", ("S2", 3)), ("agenda", ("S1", 7))]
-    pairs = _SectionRefs(findings)
-    assert len(pairs) == 3 and list(pairs) == listed and list(enumerate(pairs)) == list(enumerate(listed))
-    assert pairs[1] == listed[1] and pairs[-1] == listed[-1] and pairs[1:] == listed[1:]
+    assert len(candidates) == 4 and candidates[-1] == ("agenda", ("S1", 3))
+    assert candidates[1:3] == [("agenda", ("S1", 1)), ("outlook", ("S1", 2))]
     with pytest.raises(IndexError):
-        pairs[3]
+        candidates[4]
+    assert list(candidates.scores()) == [1.0, 2.0, 3.0, 3.0]
+    # Keep all but the agenda's first; highest score first, equal scores in the order found.
+    candidates.keep_sorted(lambda section, ref, score: ref != ("S1", 1), lambda section, score: (0.0, -score))
+    assert list(candidates) == [("outlook", ("S1", 2)), ("agenda", ("S1", 3)), ("outlook", ("S2", 4))]
+    assert [candidates.fit(i) for i in range(3)] == [3.0, 3.0, 1.0]
+    assert candidates.finding(2) is given and given.fit == 1.0  # a given finding's score is its fit
+    made = candidates.finding(0)
+    assert (made.section, made.text, made.refs, made.score) == ("outlook", second.text, [("S1", 2)], 3.0)
+    assert candidates.finding(0) is not made  # a new one each time: none is kept unless pinned
+    pinned = candidates.pin(1)
+    pinned.score = 0.5
+    assert candidates.pin(1) is pinned and candidates.finding(1) is pinned
+    # The first key comes first: a section's claim before the score.
+    candidates.keep_sorted(lambda *_: True, lambda section, score: (float(section != "agenda"), score))
+    assert list(candidates) == [("agenda", ("S1", 3)), ("outlook", ("S2", 4)), ("outlook", ("S1", 2))]
+    assert candidates.finding(0) is pinned  # pinned to its row, wherever sorting takes it

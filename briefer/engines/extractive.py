@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import sys
 from array import array
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from typing import TYPE_CHECKING, overload
 
 from briefer.chunking import Chunk
@@ -182,41 +182,40 @@ class ExtractiveEngine(Engine):
         def passes(section: str, ref: Ref, score: float) -> bool:
             return section in limits and score + GATE_WEIGHT * salient[ref] >= minimum[section]
 
-        # Point findings given (none from `extract`), then those of the rows `extract` kept.
-        candidates = [f for f in findings if f.name is None and passes(f.section, f.refs[0], f.score)]
-        # The rows are each made a finding here, once: let go of them as the findings are made.
+        # Point findings given (none from `extract`), then the rows `extract` kept, as numbers: a
+        # finding is made only for a candidate read as one (`_Candidates`).
         rows, self._points = self._points, _PointRows()
-        candidates += rows.findings(sentences, passes)
+        given = [f for f in findings if f.name is None and passes(f.section, f.refs[0], f.score)]
+        candidates = _Candidates(given, rows, rows.passing(passes), sentences)
         del rows
         # A sentence goes only where it fits at least half as well as where it fits best: to the
         # section of highest priority that it clearly fits (so a narrow section is not starved by
         # a broad one), else to the one it fits best.
         best_fit: dict[Ref, float] = {}
-        for f in candidates:
-            best_fit[f.refs[0]] = max(best_fit.get(f.refs[0], 0.0), f.score)
+        for (_, ref), score in zip(candidates, candidates.scores(), strict=True):
+            best_fit[ref] = max(best_fit.get(ref, 0.0), score)
         priority = {spec.key: spec.extractive.priority for spec in template.sections}
 
-        def claim(f: Finding) -> int:  # a section of higher priority that a sentence clearly fits
-            return priority[f.section] if f.score >= minimum[f.section] + _CLEAR_FIT else 0
+        def claim(section: str, score: float) -> int:  # a section of higher priority it clearly fits
+            return priority[section] if score >= minimum[section] + _CLEAR_FIT else 0
 
-        candidates = sorted(
-            (f for f in candidates if f.score >= _OTHER_SECTION_SHARE * best_fit[f.refs[0]]),
-            key=lambda f: (-claim(f), -f.score),
+        candidates.keep_sorted(
+            lambda section, ref, score: score >= _OTHER_SECTION_SHARE * best_fit[ref],
+            lambda section, score: (-claim(section, score), -score),
         )
-        del best_fit  # each step below holds only what the next needs: a long input has many candidates
-        for f in candidates:
-            f.fit = f.score
-        coverage = Coverage(sentences, (f.refs[0] for f in candidates), self._may_be_point_again)
+        best_fit.clear()  # each step below holds only what the next needs: a long input has many candidates
+        coverage = Coverage(sentences, (ref for _, ref in candidates), self._may_be_point_again)
         chosen: list[Finding] = []
 
         def repeats(index: int, taken: Sequence[int]) -> bool:
-            return any(same_point(candidates[index], candidates[j]) for j in taken)
+            finding = candidates.finding(index)
+            return any(same_point(finding, candidates.pin(j)) for j in taken)
 
-        pairs = _SectionRefs(candidates)
-        for index, gain in cover(pairs, coverage, limits, repeats, least=LEAST_GAIN):
-            candidates[index].score = gain
-            chosen.append(candidates[index])
-        del coverage, pairs  # the concepts of every candidate: not needed to find the echoes
+        for index, gain in cover(candidates, coverage, limits, repeats, least=LEAST_GAIN):
+            point = candidates.pin(index)
+            point.score = gain
+            chosen.append(point)
+        del coverage  # the concepts of every candidate: not needed to find the echoes
         points = _with_echoes(chosen, candidates, order)
         # A section that only one source speaks to (a reaction, a question) still gets its best
         # point, unless that point is already made in another section.
@@ -225,23 +224,24 @@ class ExtractiveEngine(Engine):
         filled = {point.section for point in points}
         for key in (key for key in limits if key not in filled):  # in template order
             left = [  # a point that clearly belongs there, not one salience alone let in
-                f
-                for f in candidates
-                if f.section == key and f.refs[0] not in cited and (f.fit or 0.0) >= minimum[key]
+                i
+                for i, (section, ref) in enumerate(candidates)
+                if section == key and ref not in cited and candidates.fit(i) >= minimum[key]
             ]
             if left:
-                best = max(left, key=lambda f: (f.fit or 0.0) + GATE_WEIGHT * salient[f.refs[0]])
+                at = max(left, key=lambda i: candidates.fit(i) + GATE_WEIGHT * salient[candidates[i][1]])
+                best = candidates.pin(at)
                 best.score = 0.0
                 fallback.append(best)
                 cited.add(best.refs[0])
-        points += _with_echoes(fallback, [f for f in candidates if f.refs[0] not in cited], order)
+        points += _with_echoes(fallback, candidates, order, cited)
         # Sources that share few words (opinion pieces, one story told from each side) leave a
         # brief of a point or two from one of them; each still has its own best point to make.
         unheard = _unheard(points, candidates, limits, source_order, salient)
         for best in unheard:
             best.score = -1.0
         cited = {ref for point in points for ref in point.refs} | {f.refs[0] for f in unheard}
-        points += _with_echoes(unheard, [f for f in candidates if f.refs[0] not in cited], order)
+        points += _with_echoes(unheard, candidates, order, cited)
         return points
 
     def _may_be_point(self, sentence: Sentence) -> bool:
@@ -258,34 +258,35 @@ class ExtractiveEngine(Engine):
 
 
 def _with_echoes(
-    chosen: Sequence[Finding], others: Sequence[Finding], order: Mapping[str, int]
+    chosen: Sequence[Finding],
+    candidates: _Candidates,
+    order: Mapping[str, int],
+    cited: Set[Ref] = frozenset(),
 ) -> list[Finding]:
     """The chosen points, each citing as well the sentences of other sources that make the same
-    point (`merge_points`), so a point states how many sources support it. Each of `others`
-    supports one point at most."""
+    point (`merge_points`), so a point states how many sources support it. The candidates whose
+    sentence is neither chosen nor `cited` may echo a point: each supports one point at most."""
     taken = {f.refs[0] for f in chosen}
-    echoes: dict[Ref, Finding] = {}
-    for finding in others:
-        if finding.refs[0] not in taken:
-            echoes.setdefault(finding.refs[0], finding)
-    # The words of an echo near some chosen point, in any section: a set of words for every
-    # candidate costs a kilobyte or more each, and a large input has tens of thousands.
+    echoes: dict[Ref, int] = {}  # the first candidate of each sentence
+    for index, (_, ref) in enumerate(candidates):
+        if ref not in taken and ref not in cited:
+            echoes.setdefault(ref, index)
+    # The echoes near some chosen point, in any section, with their words: a finding and a set of
+    # words for every candidate costs a kilobyte or more each, and a large input has tens of thousands.
     said_anywhere = [_words(with_standard(f.text, f.terms)) for f in chosen]
-    words: dict[Ref, set[str]] = {}
-    for ref, finding in echoes.items():
+    near_any: dict[Ref, tuple[Finding, set[str]]] = {}
+    for ref, index in echoes.items():
+        finding = candidates.finding(index)
         found = _words(with_standard(finding.text, finding.terms))
         if any(_may_be_same(found, point) for point in said_anywhere):
-            words[ref] = found
+            near_any[ref] = finding, found
+    del echoes
     out: list[Finding] = []
     for key in dict.fromkeys(f.section for f in chosen):
         mine = [f for f in chosen if f.section == key]
         said = [_words(with_standard(f.text, f.terms)) for f in mine]
         lowest = min(f.score for f in mine)
-        near = [
-            e
-            for ref, e in echoes.items()
-            if ref in words and any(_may_be_same(words[ref], point) for point in said)
-        ]
+        near = [e for e, found in near_any.values() if any(_may_be_same(found, point) for point in said)]
         supporting = [
             Finding(key, e.text, list(e.refs), score=lowest - 1.0 - i, fit=e.fit, terms=e.terms)
             for i, e in enumerate(near)
@@ -294,7 +295,7 @@ def _with_echoes(
             if point.refs[0] in taken:
                 out.append(point)
                 for ref in point.refs[1:]:
-                    echoes.pop(ref, None)
+                    near_any.pop(ref, None)
     return out
 
 
@@ -326,38 +327,68 @@ class _PointRows:
         )
         self._scores.append(score)
 
-    def findings(
-        self, sentences: Mapping[str, Sequence[Sentence]], passes: Callable[[str, Ref, float], bool]
-    ) -> list[Finding]:
-        """A finding for each row that `passes` (section, sentence, fit), in the order found."""
-        found: list[Finding] = []
-        texts: dict[tuple[int, int, int], str] = {}  # one copy of a text for all its sections
-        for row, score in enumerate(self._scores):
-            section, source, number, start, end = self._rows[5 * row : 5 * row + 5]
-            ref = (self._sources[source], number)
-            if not passes(self._sections[section], ref, score):
-                continue
-            text = texts.get((source, start, end))
-            if text is None:
-                whole = sentences[ref[0]][number - 1]
-                text = texts[source, start, end] = _point_text(
-                    whole.text[start - whole.start : end - whole.start]
-                )
-            found.append(
-                Finding(self._sections[section], text, [ref], score=score, terms=self._terms.get(row, ()))
-            )
-        return found
+    def passing(self, passes: Callable[[str, Ref, float], bool]) -> array[int]:
+        """The rows that `passes` (section, sentence, fit), in the order found."""
+        return array(
+            "q",
+            (
+                row
+                for row, score in enumerate(self._scores)
+                if passes(self._sections[self._rows[5 * row]], self.ref(row), score)
+            ),
+        )
+
+    def section(self, row: int) -> str:
+        return self._sections[self._rows[5 * row]]
+
+    def ref(self, row: int) -> Ref:
+        return self._sources[self._rows[5 * row + 1]], self._rows[5 * row + 2]
+
+    def score(self, row: int) -> float:
+        return self._scores[row]
+
+    def finding(self, row: int, sentences: Mapping[str, Sequence[Sentence]]) -> Finding:
+        """A finding of `row`: its sentence's text (the piece of it the row keeps) as a point, with
+        the row's fit as its score and fit."""
+        section, source, number, start, end = self._rows[5 * row : 5 * row + 5]
+        whole = sentences[self._sources[source]][number - 1]
+        score = self._scores[row]
+        return Finding(
+            self._sections[section],
+            _point_text(whole.text[start - whole.start : end - whole.start]),
+            [(self._sources[source], number)],
+            score=score,
+            fit=score,
+            terms=self._terms.get(row, ()),
+        )
 
 
-class _SectionRefs(Sequence[tuple[str, Ref]]):
-    """The (section, first citation) of each finding, made when read: a list of them costs a tuple
-    more per candidate, and a long input has hundreds of thousands."""
+class _Candidates(Sequence[tuple[str, Ref]]):
+    """Reduce's point candidates, read as (section, first citation) each: the point findings given
+    to `reduce`, then rows `extract` kept (`_PointRows`), in the order chosen for them.
 
-    def __init__(self, findings: Sequence[Finding]) -> None:
-        self._findings = findings
+    A candidate is a number (a row, or -1 - its place among the findings given), and a finding is
+    made when one is read (`finding`) or kept to be changed (`pin`, the same object each time).
+    At 20 MB of input a finding, its citation list and its text for each of ~130,000 candidates
+    took 24 MB at the coverage step's peak; the numbers take 8 bytes a candidate.
+    """
+
+    def __init__(
+        self,
+        given: Sequence[Finding],
+        rows: _PointRows,
+        passing: Iterable[int],
+        sentences: Mapping[str, Sequence[Sentence]],
+    ) -> None:
+        self._given = list(given)
+        self._rows = rows
+        self._sentences = sentences
+        self._ids = array("q", range(-1, -1 - len(self._given), -1))
+        self._ids.extend(passing)
+        self._pinned: dict[int, Finding] = {}
 
     def __len__(self) -> int:
-        return len(self._findings)
+        return len(self._ids)
 
     @overload
     def __getitem__(self, index: int) -> tuple[str, Ref]: ...
@@ -365,9 +396,73 @@ class _SectionRefs(Sequence[tuple[str, Ref]]):
     def __getitem__(self, index: slice) -> list[tuple[str, Ref]]: ...
     def __getitem__(self, index: int | slice) -> tuple[str, Ref] | list[tuple[str, Ref]]:
         if isinstance(index, slice):
-            return [(f.section, f.refs[0]) for f in self._findings[index]]
-        finding = self._findings[index]
-        return finding.section, finding.refs[0]
+            return [self[i] for i in range(*index.indices(len(self)))]
+        at = self._ids[index]
+        if at < 0:
+            finding = self._given[-1 - at]
+            return finding.section, finding.refs[0]
+        return self._rows.section(at), self._rows.ref(at)
+
+    def __iter__(self) -> Iterator[tuple[str, Ref]]:
+        for index in range(len(self._ids)):
+            yield self[index]
+
+    def fit(self, index: int) -> float:
+        """How well the candidate fits its section (its score when it was found)."""
+        at = self._ids[index]
+        return self._rows.score(at) if at >= 0 else self._given[-1 - at].fit or 0.0
+
+    def scores(self) -> Iterator[float]:
+        """Each candidate's score, in order (its fit, until `keep_sorted`)."""
+        for at in self._ids:
+            yield self._rows.score(at) if at >= 0 else self._given[-1 - at].score
+
+    def keep_sorted(
+        self,
+        keep: Callable[[str, Ref, float], bool],
+        key: Callable[[str, float], tuple[float, float]],
+    ) -> None:
+        """Keep the candidates that `keep` (section, first citation, score), ordered by `key`
+        (section, score), the first found first among equals; each finding given has its score
+        as its fit from now on, as a row has."""
+        import numpy  # spaCy's own dependency: sorts by two keys without an object per candidate
+
+        kept = array("q")
+        first, second = array("d"), array("d")
+        for at, (section, ref), score in zip(self._ids, self, self.scores(), strict=True):
+            if keep(section, ref, score):
+                kept.append(at)
+                one, two = key(section, score)
+                first.append(one)
+                second.append(two)
+        # Stable sorts, the second key first: equal keys keep the order found.
+        by_second = numpy.argsort(numpy.frombuffer(second, dtype=numpy.float64), kind="stable")
+        firsts = numpy.frombuffer(first, dtype=numpy.float64)[by_second]
+        order = by_second[numpy.argsort(firsts, kind="stable")]
+        self._ids = array("q", numpy.frombuffer(kept, dtype=numpy.int64)[order].tobytes())
+        for at in self._ids:
+            if at < 0:
+                finding = self._given[-1 - at]
+                finding.fit = finding.score
+
+    def finding(self, index: int) -> Finding:
+        """The candidate as a finding: the one `pin` keeps, when it was pinned, else a new one."""
+        at = self._ids[index]
+        if at < 0:
+            return self._given[-1 - at]
+        pinned = self._pinned.get(at)
+        return pinned if pinned is not None else self._rows.finding(at, self._sentences)
+
+    def pin(self, index: int) -> Finding:
+        """The candidate as a finding kept for the rest of the run, the same object each time: one
+        chosen as a point, whose score `reduce` sets."""
+        at = self._ids[index]
+        if at < 0:
+            return self._given[-1 - at]
+        pinned = self._pinned.get(at)
+        if pinned is None:
+            pinned = self._pinned[at] = self._rows.finding(at, self._sentences)
+        return pinned
 
 
 class _Verdicts:
@@ -492,33 +587,34 @@ def _opens_a_quotation(text: str) -> bool:
 
 def _unheard(
     points: Sequence[Finding],
-    candidates: Sequence[Finding],
+    candidates: _Candidates,
     limits: Mapping[str, int],
     source_order: Sequence[str],
     salient: Mapping[Ref, float],
 ) -> list[Finding]:
     """While a brief has fewer points than sources, the strongest candidate (fit plus salience) of
     each source it cites nowhere, in source order, where that candidate's section has room."""
+    if len(points) >= len(source_order):
+        return []
     cited = {ref for point in points for ref in point.refs}
     heard = {source for source, _ in cited}
+    own: dict[str, array[int]] = {}  # the candidates of each source not heard, in order
+    for index, (_, ref) in enumerate(candidates):
+        if ref[0] not in heard and ref not in cited:
+            own.setdefault(ref[0], array("I")).append(index)
     counts: dict[str, int] = {}
     for point in points:
         counts[point.section] = counts.get(point.section, 0) + 1
     added: list[Finding] = []
     for source in source_order:
-        if len(points) + len(added) >= len(source_order):
+        if len(points) + len(added) >= len(source_order) or all(
+            counts.get(key, 0) >= limit for key, limit in limits.items()
+        ):
             break
-        if source in heard:
-            continue
-        own = [
-            f
-            for f in candidates
-            if f.refs[0][0] == source
-            and f.refs[0] not in cited
-            and counts.get(f.section, 0) < limits[f.section]
-        ]
-        if own:
-            best = max(own, key=lambda f: (f.fit or 0.0) + GATE_WEIGHT * salient[f.refs[0]])
+        room = [i for i in own.get(source, ()) if counts.get(candidates[i][0], 0) < limits[candidates[i][0]]]
+        if room:
+            at = max(room, key=lambda i: candidates.fit(i) + GATE_WEIGHT * salient[candidates[i][1]])
+            best = candidates.pin(at)
             added.append(best)
             counts[best.section] = counts.get(best.section, 0) + 1
     return added

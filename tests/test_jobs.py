@@ -197,3 +197,27 @@ def test_the_offline_engine_extracts_early_sources_while_later_ones_are_split() 
     # Every chunk extracted once, counted as it comes.
     chunks = sum(len(chunk_sentences(numbered)) for numbered in split_sentences(sources).values())
     assert [done for stage, done, _ in stages if stage == "chunks"] == list(range(1, chunks + 1))
+
+
+def test_a_sentence_whose_tokens_do_not_fit_a_byte_each_keeps_its_spans_whole() -> None:
+    """Packed tokens keep each span in a byte (the gap after the previous token, the length) when
+    every token of the sentence fits one; a long word or a wide gap keeps the sentence's spans in
+    4 bytes each. Both read back, index, slice and pickle as the tokens they were made of, and a
+    source's table holds sentences of both kinds."""
+    from briefer.sentences import SentenceTable
+
+    narrow = [Token(10, 15, "NOUN", "talk"), Token(15, 16, "PUNCT", ","), Token(17, 20, "VERB", "end")]
+    url = "https://example.org/" + "a" * 60
+    wide = [Token(30, 33, "VERB", "see"), Token(34, 34 + len(url), "X", url), Token(98, 99, "PUNCT", ".")]
+    gap = [Token(100, 104, "NOUN", "vote"), Token(110, 114, "VERB", "pass")]  # five spaces apart
+    for tokens, width in ((narrow, 1), (wide, 4), (gap, 4)):
+        packed = Tokens.of(tokens)
+        assert packed._spans.itemsize == width
+        assert list(packed) == tokens and [packed[i] for i in range(len(tokens))] == tokens
+        assert packed[-1] == tokens[-1] and packed[1:] == tokens[1:]
+        assert list(pickle.loads(pickle.dumps(packed))) == tokens
+    table = SentenceTable("S1", " " * 200)
+    for tokens in (narrow, wide, gap, narrow):
+        table.append(tokens[0].start, tokens[-1].end, Tokens.of(tokens), Entities.of([]))
+    assert [list(s.tokens) for s in table] == [narrow, wide, gap, narrow]
+    assert [list(s.tokens) for s in pickle.loads(pickle.dumps(table))] == [narrow, wide, gap, narrow]

@@ -142,8 +142,9 @@ def make_brief(
             "sources": [
                 _source_info(s, sentences[s.id], paraphrases[s.id], items=citing[s.id]) for s in sources
             ],
-            "sections": [section.model_dump() for section in sections],
-            "differences": [item.model_dump() for item in different],
+            # the items and their citations as they are, not copied (`merge` makes the right classes)
+            "sections": [{"key": s.key, "title": s.title, "items": s.items} for s in sections],
+            "differences": different,
             "engine": EngineInfo(name=engine.name, model=engine.model),
             "usage": usage,
             "verification": verification,

@@ -223,6 +223,7 @@ def brief_command(
             on_progress=line.update,
             jobs=settings.jobs,
             strict=strict,
+            keep_model=False,  # one brief per process: the rest of the run gets spaCy's memory
         )
     if fmt == "terminal":
         out = _console(plain)

@@ -16,7 +16,7 @@ from briefer.engines import Engine
 from briefer.findings import Findings
 from briefer.merge import difference_items, merge
 from briefer.paraphrase import ParaphraseReport, annotate, detect, spun_by_sentence
-from briefer.sentences import Sentence, SentenceTable, iter_sentences, split_sentences
+from briefer.sentences import Sentence, SentenceTable, iter_sentences, release_nlp, split_sentences
 from briefer.sources import Source
 from briefer.templates import Template, load_template
 from briefer.waiting import as_finished, result_of
@@ -57,6 +57,7 @@ def make_brief(
     on_progress: ProgressCallback | None = None,
     jobs: int = 1,
     strict: bool = False,
+    keep_model: bool = True,
 ) -> Brief:
     """Brief `sources` with `template` (default `policy`) using `engine`; every citation is checked.
 
@@ -65,6 +66,10 @@ def make_brief(
     module again: a script doing so keeps its work under `if __name__ == "__main__":`.
 
     Items their citations do not support are flagged and counted; with `strict`, counted and left out.
+
+    Without `keep_model`, the spaCy pipeline is let go once every source is split (`release_nlp`),
+    so the rest of the run has its memory: for a process that briefs once, as `brief` does. A
+    later call loads it again (~1 s).
     """
     if not isinstance(template, Template):
         template = load_template(template or "policy")
@@ -95,6 +100,8 @@ def make_brief(
         # close() stops a local model server.
         ask_differences = (lambda: engine.differences(sentences)) if len(sources) > 1 else None
         results, found = _extract_all(engine, units, template, report, ask_differences)
+        if not keep_model:
+            release_nlp()
         extracted = Findings()
         for result in results:
             extracted.add(result)

@@ -221,3 +221,19 @@ def test_a_sentence_whose_tokens_do_not_fit_a_byte_each_keeps_its_spans_whole() 
         table.append(tokens[0].start, tokens[-1].end, Tokens.of(tokens), Entities.of([]))
     assert [list(s.tokens) for s in table] == [narrow, wide, gap, narrow]
     assert [list(s.tokens) for s in pickle.loads(pickle.dumps(table))] == [narrow, wide, gap, narrow]
+
+
+def test_a_run_that_briefs_once_lets_go_of_the_spacy_pipeline_with_the_same_brief() -> None:
+    """`brief` passes keep_model=False: once every source is split, the pipeline's memory goes
+    to the rest of the run. A library caller keeps it by default, for its next brief."""
+    from briefer import make_brief
+    from briefer.sentences import load_nlp
+
+    sources = _sources(3)
+    kept = make_brief(sources, template="executive")
+    assert load_nlp.cache_info().currsize == 1
+    released = make_brief(sources, template="executive", keep_model=False)
+    assert load_nlp.cache_info().currsize == 0
+    assert released.model_dump_json() == kept.model_dump_json()
+    again = make_brief(sources, template="executive")  # loads it again
+    assert load_nlp.cache_info().currsize == 1 and again.model_dump_json() == kept.model_dump_json()

@@ -367,7 +367,8 @@ class _PeopleRows:
     number), in the order found, packed in an array; each section, name, role and source is one
     string in a list. A finding per mention (with its list and citation) costs some 220 bytes:
     at 4 MB of input 12,380 of them held 2.7 MB from extraction to the end of `reduce`, through
-    the coverage step's peak; a row costs 20 bytes."""
+    the coverage step's peak; a row costs 20 bytes. At 20 MB, rows took 13 MB off the peak of
+    every step from extraction to the coverage step (cover: 350 → 337 MB, --jobs 2)."""
 
     _NO_ROLE = 0
 

@@ -11,6 +11,7 @@ import pytest
 
 from briefer import make_brief
 from briefer.brief import Brief
+from briefer.chunking import Chunk
 from briefer.engines.extractive import ExtractiveEngine, _can_be_point, _named_enough, _people
 from briefer.findings import Finding
 from briefer.sentences import split_sentences
@@ -245,8 +246,7 @@ def test_a_caption_is_told_from_news_by_its_present_tense_or_its_weekday_and_dat
 def test_a_hyphenated_given_name_is_read_whole_but_a_compound_is_not_a_name() -> None:
     text = "South Korean President Moon Jae-in met the team. The Putin-led war went on for a year."
     split = split_sentences([Source(id="S1", path="s1.txt", title="s1", text=text)])["S1"]
-    actors = next(s for s in load_template("sitrep").sections if s.key == "actors")
-    assert [(f.name, f.role) for f in _people(split, actors)] == [
+    assert [(name, role) for _, name, role in _people(split)] == [
         ("Moon Jae-in", "South Korean President"),
         ("Putin", None),
     ]
@@ -304,22 +304,61 @@ def test_reduce_does_not_check_again_the_sentences_extract_checked(monkeypatch: 
     assert _points(brief) == _points(_brief("policy", WIRE, PAPER, RADIO))
 
 
-def test_people_mentions_share_one_string_per_name_and_one_citation_per_sentence() -> None:
-    from briefer.engines.extractive import _people
+def test_people_rows_give_back_each_mention_as_a_finding_in_the_order_found() -> None:
+    """`extract` keeps a row per (mention, people section); `reduce` makes them findings, with one
+    string per name and role and one citation per sentence, as `extract` once made them."""
+    from briefer.engines.extractive import _PeopleRows
     from briefer.sentences import split_sentences
 
     text = (
         "Foreign Minister Anna Berg met Lars Holm in Oslo on Monday.\nAnna Berg said the talks went well.\n"
     )
-    sentences = split_sentences([Source(id="S1", path="s1.txt", title="s1", text=text)])["S1"]
-    spec = next(s for s in load_template("policy").sections if s.items == "people")
-    found = _people(sentences, spec)
+    one = split_sentences([Source(id="S1", path="s1.txt", title="s1", text=text)])["S1"]
+    two = split_sentences([Source(id="S2", path="s2.txt", title="s2", text=text)])["S2"]
+    rows = _PeopleRows()
+    for sentence, name, role in [*_people(one), *_people(two)]:
+        rows.add("participants", sentence, name, role)
+    rows.add("actors", one[1], "Anna Berg", None)
+    assert len(rows) == 7
+    found = rows.findings()
+    assert [(f.section, f.text, f.name, f.role, f.refs, f.score) for f in found] == [
+        ("participants", "Anna Berg", "Anna Berg", "Foreign Minister", [("S1", 1)], 1.0),
+        ("participants", "Lars Holm", "Lars Holm", None, [("S1", 1)], 1.0),
+        ("participants", "Anna Berg", "Anna Berg", None, [("S1", 2)], 1.0),
+        ("participants", "Anna Berg", "Anna Berg", "Foreign Minister", [("S2", 1)], 1.0),
+        ("participants", "Lars Holm", "Lars Holm", None, [("S2", 1)], 1.0),
+        ("participants", "Anna Berg", "Anna Berg", None, [("S2", 2)], 1.0),
+        ("actors", "Anna Berg", "Anna Berg", None, [("S1", 2)], 1.0),
+    ]
     berg = [f for f in found if f.name == "Anna Berg"]
-    assert [f.refs for f in berg] == [[("S1", 1)], [("S1", 2)]]
-    assert berg[0].name is berg[1].name and berg[0].text is berg[0].name
-    first = [f for f in found if f.refs[0] == ("S1", 1)]
-    assert {f.name for f in first} == {"Anna Berg", "Lars Holm"}
-    assert first[0].refs[0] is first[1].refs[0]  # one citation tuple for a sentence's mentions
+    assert all(f.name is berg[0].name and f.text is f.name for f in berg)  # one string per name
+    assert found[0].role is found[3].role
+    assert found[0].refs[0] is found[1].refs[0]  # one citation tuple for a sentence's mentions
+    assert found[0].refs is not found[1].refs  # but a list each, as verification may change one
+    assert _PeopleRows().findings() == []
+
+
+def test_extract_keeps_people_for_reduce_which_gives_back_every_mention_of_the_people_listed() -> None:
+    """`extract` returns no people; `reduce` lists the mentions given it (another engine's, say)
+    first, then those `extract` kept, each in the order found."""
+    text = (
+        "Foreign Minister Anna Berg met Lars Holm in Oslo on Monday.\nLars Holm said the talks went well.\n"
+    )
+    sentences = split_sentences([Source(id="S1", path="s1.txt", title="s1", text=text)])
+    template = load_template("policy")
+    engine = ExtractiveEngine()
+    assert engine.extract(Chunk("S1", 0, tuple(sentences["S1"]), 40), template).items == []
+    given = [Finding("participants", "Tomas Lind", [("S1", 2)], name="Tomas Lind", role="Negotiator")]
+    reduced = engine.reduce(given, template, sentences, ["S1"])
+    people = [(f.section, f.name, f.role, f.refs) for f in reduced.items if f.name is not None]
+    assert people == [
+        ("participants", "Tomas Lind", "Negotiator", [("S1", 2)]),
+        ("participants", "Anna Berg", "Foreign Minister", [("S1", 1)]),
+        ("participants", "Lars Holm", None, [("S1", 1)]),
+        ("participants", "Lars Holm", None, [("S1", 2)]),
+    ]
+    again = engine.reduce([], template, sentences, ["S1"])  # the rows were used up: a run's people once
+    assert [f for f in again.items if f.name is not None] == []
 
 
 def test_candidates_read_as_sections_and_citations_and_make_a_finding_only_when_asked() -> None:

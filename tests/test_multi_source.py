@@ -9,7 +9,7 @@ from typing import Any
 from markdown_it import MarkdownIt
 
 from briefer.chunking import Chunk
-from briefer.engines.extractive import ExtractiveEngine
+from briefer.engines.extractive import ExtractiveEngine, _people
 from briefer.numbers import parse_day, parse_number
 from briefer.people import same_person
 from briefer.sentences import Entity, split_sentences
@@ -207,9 +207,14 @@ def test_a_capitalised_common_word_is_not_a_person() -> None:
     sentences[0] = replace(first, entities=tuple(wrong))
     template = load_template("policy")
     chunk = Chunk("S1", 0, tuple(sentences), 40)
-    names = [f.name for f in ExtractiveEngine().extract(chunk, template).items if f.name]
+    engine = ExtractiveEngine()
+    engine.extract(chunk, template)  # keeps the people named for `reduce`, which lists them
+    reduced = engine.reduce([], template, {"S1": sentences}, ["S1"])
+    names = [f.name for f in reduced.items if f.name]
     assert "Tsunami" not in names
     assert "Paul Conneally" in names
+    # `reduce` would leave out a word said once with no role anyway: it is not even a mention
+    assert [name for _, name, _ in _people(sentences)] == ["Paul Conneally"]
 
 
 def test_a_name_said_once_with_nothing_about_who_it_is_is_not_a_participant(tmp_path: Path) -> None:

@@ -84,57 +84,67 @@ class SentenceScores(_Rows, Mapping[Ref, float]):
         return len(self._values)
 
 
-class TfIdf(_Rows):
-    """The idf of each content lemma over all sentences of a set of sources, and each sentence's
-    unit TF-IDF vector, made from its lemmas again each time it is asked for.
+class TfIdf(_Rows, Mapping[Ref, Vector]):
+    """Unit TF-IDF vectors of each sentence's content lemmas (idf over all sentences), each made
+    when it is read, from the sentence's lemmas kept as term numbers.
 
-    Only the terms and their idf are held: every sentence's vector, packed (term numbers, counts
-    and weights, 16 bytes a term), took 27 MB at 20 MB of text (148,167 sentences), for a step
-    that needs one sentence's vector at a time, or one source's.
+    Term numbers take 2 bytes a lemma (4 past 65,536 terms): 3.4 MB at 20 MB of text (148,167
+    sentences, 1.7 million content lemmas), where every vector kept packed (term numbers, counts
+    and weights, 16 bytes a term) took 27 MB, for a step that needs one sentence's vector at a
+    time, or one source's. Making the lemmas again for each read instead took twice as much CPU
+    as the whole step (spent making tokens).
     """
 
     def __init__(self, sentences: Mapping[str, Sequence[Sentence]]) -> None:
         super().__init__()
-        self._numbers: dict[str, int] = {}  # term numbers, in the order the terms are first seen
+        numbers: dict[str, int] = {}  # term numbers, in the order the terms are first seen
         frequency = array("I")  # per term number: how many sentences have the term
-        count = 0
+        terms = array("H")  # each sentence's lemmas as term numbers, sentence after sentence
+        # Where each sentence's terms start in `terms`, by row (`_Rows`), and where the last ends.
+        at = array("I", [0]) * (sum(len(numbered) for numbered in sentences.values()) + 1)
+        row = 0
         for source, numbered in sentences.items():
-            self._rows[source] = (count, len(numbered))
+            self._rows[source] = (row, len(numbered))
             for number, sentence in enumerate(numbered, start=1):
                 if (sentence.source, sentence.number) != (source, number):
                     raise ValueError(f"sentence {sentence.ref} out of place: {source}'s are numbered from 1")
-                for term in dict.fromkeys(content_lemmas(sentence)):
-                    known = self._numbers.setdefault(term, len(frequency))
-                    if known == len(frequency):
-                        frequency.append(1)
-                    else:
-                        frequency[known] += 1
-                count += 1
-        self._count = count
-        total = max(1, count)
+                found = [numbers.setdefault(lemma, len(numbers)) for lemma in content_lemmas(sentence)]
+                if len(numbers) > len(frequency):
+                    frequency.frombytes(bytes(4 * (len(numbers) - len(frequency))))
+                    if len(numbers) > 2**16 and terms.typecode == "H":
+                        terms = array("I", terms)
+                for term in dict.fromkeys(found):
+                    frequency[term] += 1
+                terms.extend(found)
+                row += 1
+                at[row] = len(terms)
+        total = max(1, row)
         self._idf = array("d", (math.log(1 + total / n) for n in frequency))
+        self._terms = terms
+        self._at = at
+
+    def __getitem__(self, ref: Ref) -> Vector:
+        return self.vector(self._row(ref))
 
     def __len__(self) -> int:
-        return self._count
+        return len(self._at) - 1
 
     @property
     def terms(self) -> int:
         """How many distinct terms the sentences have."""
         return len(self._idf)
 
-    def vector(self, sentence: Sentence) -> Vector:
-        """`sentence`'s unit TF-IDF vector, its terms in the order first seen in it (KeyError for a
-        term none of the sentences has)."""
-        numbers, idf = self._numbers, self._idf
+    def vector(self, row: int) -> Vector:
+        """The unit TF-IDF vector of the sentence in `row`, its terms in the order first seen in it."""
+        idf = self._idf
         weights: Vector = {}
-        for term, n in Counter(content_lemmas(sentence)).items():
-            number = numbers[term]
-            weights[number] = (1 + math.log(n)) * idf[number]
+        for term, n in Counter(self._terms[self._at[row] : self._at[row + 1]]).items():
+            weights[term] = (1 + math.log(n)) * idf[term]
         norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
         return {term: w / norm for term, w in weights.items()}
 
     def scores(self, values: array[float]) -> SentenceScores:
-        """A score for each sentence, `values` giving them source after source."""
+        """A score for each sentence, `values` giving them by row."""
         if len(values) != len(self):
             raise ValueError(f"{len(values)} scores for {len(self)} sentences")
         return SentenceScores(self._rows, values)
@@ -154,31 +164,30 @@ def salience(sentences: Mapping[str, Sequence[Sentence]]) -> SentenceScores:
     """Each sentence's salience in [0, 1]: centrality to all sentences, support from other
     sources, and place in its source, each scaled to the highest in the set.
 
-    Three passes over the sentences, each vector made again when it is needed (`TfIdf`): the
-    idf, the sum of all vectors, then source by source its own sum and each sentence's
-    similarity to both, so no more than one source's vectors are held at a time.
+    Vectors are made when they are needed (`TfIdf`): the sum of all of them, then source by
+    source its own sum and each sentence's similarity to both, so no more than one source's
+    vectors are held at a time.
     """
     tfidf = TfIdf(sentences)
+    rows = len(tfidf)
     total = array("d", [0.0]) * tfidf.terms
-    for numbered in sentences.values():
-        for sentence in numbered:
-            for term, weight in tfidf.vector(sentence).items():
-                total[term] += weight
-    # Of each sentence, source after source: its similarity to all others, then (in place) its score.
-    central = array("d", [0.0]) * len(tfidf)
-    supported = array("d", [0.0]) * len(tfidf)
-    row = 0
+    for row in range(rows):
+        for term, weight in tfidf.vector(row).items():
+            total[term] += weight
+    central = array("d", [0.0]) * rows  # by row: similarity to all others, then (in place) the score
+    supported = array("d", [0.0]) * rows
+    first = 0
     for numbered in sentences.values():  # one source at a time: its own sum, then its sentences
-        vectors = [tfidf.vector(sentence) for sentence in numbered]
+        vectors = [tfidf.vector(row) for row in range(first, first + len(numbered))]
         own: Vector = {}
         for vector in vectors:
             for term, weight in vector.items():
                 own[term] = own.get(term, 0.0) + weight
-        for vector in vectors:
+        for row, vector in enumerate(vectors, start=first):
             to_all = sum(w * total[t] for t, w in vector.items())
             central[row] = max(0.0, to_all - dot(vector, vector))
             supported[row] = max(0.0, to_all - dot(vector, own))
-            row += 1
+        first += len(numbered)
     top_central = max(central, default=0.0) or 1.0
     top_supported = max(supported, default=0.0) or 1.0
     for row, (_, number) in enumerate(tfidf):

@@ -20,7 +20,7 @@ from briefer.salience import (
     dot,
     salience,
 )
-from briefer.sentences import split_sentences
+from briefer.sentences import Sentence, Token, split_sentences
 from briefer.sources import Source
 
 
@@ -167,28 +167,44 @@ def test_tfidf_numbers_terms_as_first_seen_and_weighs_the_rare_ones_more() -> No
     assert len(tfidf) == 3 and list(tfidf) == [("S1", 1), ("S1", 2), ("S2", 1)]
     assert content_lemmas(TALKS["S1"][0]) == ["talk", "geneva", "end"]
     assert tfidf.terms == 4  # talk, geneva, end, ceasefire
-    first = tfidf.vector(TALKS["S1"][0])
+    first = tfidf[("S1", 1)]
     assert list(first) == [0, 1, 2]
     # "talk" is in all three sentences, "geneva" and "end" in two: idf log(1 + 3/3) < log(1 + 3/2)
     assert first[0] < first[1] == first[2]
     assert math.isclose(sum(w * w for w in first.values()), 1.0)
     # said twice, "talk" weighs 1 + log 2 times its idf, "geneva" (once) 1 times its own
-    repeated = tfidf.vector(TALKS["S1"][1])
+    repeated = tfidf[("S1", 2)]
     assert list(repeated) == [0, 1]
     assert math.isclose(repeated[0] / repeated[1], (1 + math.log(2)) * math.log(2) / math.log(2.5))
-    assert list(tfidf.vector(TALKS["S2"][0])) == [0, 2, 3]
+    assert list(tfidf[("S2", 1)]) == [0, 2, 3]
 
 
-def test_tfidf_has_no_vector_for_a_sentence_with_terms_it_has_not_seen() -> None:
-    with pytest.raises(KeyError):
-        TfIdf(TALKS).vector(SOURCES["S1"][1])
+def test_tfidf_has_a_vector_for_each_sentence_and_no_other() -> None:
+    tfidf = TfIdf(TALKS)
+    assert [tfidf.vector(row) for row in range(len(tfidf))] == [tfidf[ref] for ref in tfidf]
+    for missing in (("S1", 0), ("S1", 3), ("S3", 1)):
+        assert missing not in tfidf
+    empty = TfIdf(split(""))
+    assert len(empty) == 0 and empty.terms == 0 and len(salience(split(""))) == 0
+
+
+def test_tfidf_keeps_term_numbers_past_65536() -> None:
+    words = [Token(i, i + 1, "NOUN", f"w{i}") for i in range(2**16 + 2)]
+    many = Sentence("S1", 1, 0, len(words), "x" * len(words), words)
+    other = Sentence("S1", 2, 0, 2, "xx", [Token(0, 1, "NOUN", "w0"), Token(1, 2, "NOUN", f"w{2**16 + 1}")])
+    tfidf = TfIdf({"S1": [many, other]})
+    assert tfidf.terms == 2**16 + 2
+    assert list(tfidf["S1", 1]) == list(range(2**16 + 2))
+    assert list(tfidf["S1", 2]) == [0, 2**16 + 1]
 
 
 def _salience_from_every_vector(sentences: dict) -> list[float]:  # type: ignore[type-arg]
     """Salience as defined, with every sentence's vector held at once and the same sums in the
     same order."""
     tfidf = TfIdf(sentences)
-    vectors = {source: [tfidf.vector(s) for s in numbered] for source, numbered in sentences.items()}
+    vectors = {
+        source: [tfidf[s.source, s.number] for s in numbered] for source, numbered in sentences.items()
+    }
     total = [0.0] * tfidf.terms
     for vector in (v for listed in vectors.values() for v in listed):
         for term, weight in vector.items():

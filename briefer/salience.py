@@ -88,11 +88,11 @@ class TfIdf(_Rows, Mapping[Ref, Vector]):
     """Unit TF-IDF vectors of each sentence's content lemmas (idf over all sentences), each made
     when it is read, from the sentence's lemmas kept as term numbers.
 
-    Term numbers take 2 bytes a lemma (4 past 65,536 terms): 3.4 MB at 20 MB of text (148,167
-    sentences, some 1.7 million content lemmas), where every vector kept packed (term numbers, counts
-    and weights, 16 bytes a term) took 27 MB, for a step that needs one sentence's vector at a
-    time, or one source's. Making the lemmas again from the tokens for each read instead more
-    than doubled the step's CPU (6.5 s against 3.0 at 8 MB).
+    Term numbers take 2 bytes a lemma (4 past 65,536 terms): some 3.4 MB at 20 MB of text
+    (148,167 sentences, 1.7 million content lemmas), where every vector kept packed (term
+    numbers, counts and weights, 16 bytes a term) took 27 MB, for a step that needs one
+    sentence's vector at a time, or one source's. Making the lemmas again from the tokens for
+    each read instead more than doubled the step's CPU (6.5 s against 3.0 at 8 MB).
     """
 
     def __init__(self, sentences: Mapping[str, Sequence[Sentence]]) -> None:

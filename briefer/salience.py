@@ -84,87 +84,70 @@ class SentenceScores(_Rows, Mapping[Ref, float]):
         return len(self._values)
 
 
-class SentenceVectors(_Rows, Mapping[Ref, Vector]):
-    """Unit TF-IDF vectors of each sentence's content lemmas (idf over all sentences), packed.
+class TfIdf(_Rows, Mapping[Ref, Vector]):
+    """Unit TF-IDF vectors of each sentence's content lemmas (idf over all sentences), each made
+    when it is read, from the sentence's lemmas kept as term numbers.
 
-    A vector is a few numbers in two shared arrays (term numbers, weights), made into a
-    dict only when read: a dict per sentence costs kilobytes, and a large input has
-    hundreds of thousands of sentences.
+    Term numbers take 2 bytes a lemma (4 past 65,536 terms): some 3.4 MB at 20 MB of text
+    (148,167 sentences, 1.7 million content lemmas), where every vector kept packed (term
+    numbers, counts and weights, 16 bytes a term) took 27 MB, for a step that needs one
+    sentence's vector at a time, or one source's. Making the lemmas again from the tokens for
+    each read instead more than doubled the step's CPU (6.5 s against 3.0 at 8 MB).
     """
 
     def __init__(self, sentences: Mapping[str, Sequence[Sentence]]) -> None:
-        numbers: dict[str, int] = {}
-        terms = array("I")
-        counts = array("I")
-        # Where each sentence's terms start in `terms`, sentence after sentence, and where the last
-        # ends; a source's sentences are numbered from 1, so its first row and count find them all.
-        at = array("I", [0])
         super().__init__()
+        numbers: dict[str, int] = {}  # term numbers, in the order the terms are first seen
+        frequency = array("I")  # per term number: how many sentences have the term
+        terms = array("H")  # each sentence's lemmas as term numbers, sentence after sentence
+        # Where each sentence's terms start in `terms`, by row (`_Rows`), and where the last ends.
+        at = array("I", [0]) * (sum(len(numbered) for numbered in sentences.values()) + 1)
+        row = 0
         for source, numbered in sentences.items():
-            first = len(at) - 1
+            self._rows[source] = (row, len(numbered))
             for number, sentence in enumerate(numbered, start=1):
                 if (sentence.source, sentence.number) != (source, number):
                     raise ValueError(f"sentence {sentence.ref} out of place: {source}'s are numbered from 1")
-                for term, n in Counter(content_lemmas(sentence)).items():
-                    terms.append(numbers.setdefault(term, len(numbers)))
-                    counts.append(n)
-                at.append(len(terms))
-            self._rows[source] = (first, len(at) - 1 - first)
-        frequency = array("I", bytes(4 * len(numbers)))
-        for number in terms:
-            frequency[number] += 1
-        total = max(1, len(at) - 1)
-        idf = [math.log(1 + total / n) if n else 0.0 for n in frequency]
-        weights = array("d", ((1 + math.log(n)) * idf[t] for t, n in zip(terms, counts, strict=True)))
-        for start, end in pairwise(at):
-            norm = math.sqrt(sum(w * w for w in weights[start:end])) or 1.0
-            for i in range(start, end):
-                weights[i] /= norm
-        self._at = at
+                found = [numbers.setdefault(lemma, len(numbers)) for lemma in content_lemmas(sentence)]
+                if len(numbers) > len(frequency):
+                    frequency.frombytes(bytes(4 * (len(numbers) - len(frequency))))
+                    if len(numbers) > 2**16 and terms.typecode == "H":
+                        terms = array("I", terms)
+                for term in dict.fromkeys(found):
+                    frequency[term] += 1
+                terms.extend(found)
+                row += 1
+                at[row] = len(terms)
+        total = max(1, row)
+        self._idf = array("d", (math.log(1 + total / n) for n in frequency))
         self._terms = terms
-        self._weights = weights
-
-    def _span(self, ref: Ref) -> tuple[int, int]:
-        """Where `ref`'s terms are in `_terms` and `_weights`."""
-        row = self._row(ref)
-        return self._at[row], self._at[row + 1]
+        self._at = at
 
     def __getitem__(self, ref: Ref) -> Vector:
-        start, end = self._span(ref)
-        return dict(zip(self._terms[start:end], self._weights[start:end], strict=True))
+        return self.vector(self._row(ref))
 
     def __len__(self) -> int:
         return len(self._at) - 1
 
-    def dot_dense(self, ref: Ref, dense: Sequence[float]) -> float:
-        """The dot product of `ref`'s vector with a dense one indexed by term number."""
-        start, end = self._span(ref)
-        return sum(
-            w * dense[t] for t, w in zip(self._terms[start:end], self._weights[start:end], strict=True)
-        )
-
-    def add_to(self, ref: Ref, dense: array[float]) -> None:
-        """Add `ref`'s vector to a dense one indexed by term number."""
-        start, end = self._span(ref)
-        for t, w in zip(self._terms[start:end], self._weights[start:end], strict=True):
-            dense[t] += w
-
-    def scores(self, values: Iterable[float]) -> SentenceScores:
-        """A score for each sentence, `values` giving them in the order the vectors are read."""
-        scores = SentenceScores(self._rows, array("d", values))
-        if len(scores) != len(self):
-            raise ValueError(f"{len(scores)} scores for {len(self)} sentences")
-        return scores
-
     @property
     def terms(self) -> int:
-        """How many distinct terms the vectors have."""
-        return max(self._terms, default=-1) + 1
+        """How many distinct terms the sentences have."""
+        return len(self._idf)
 
+    def vector(self, row: int) -> Vector:
+        """The unit TF-IDF vector of the sentence in `row`, its terms in the order first seen in it."""
+        idf = self._idf
+        weights: Vector = {}
+        for term, n in Counter(self._terms[self._at[row] : self._at[row + 1]]).items():
+            weights[term] = (1 + math.log(n)) * idf[term]
+        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+        return {term: w / norm for term, w in weights.items()}
 
-def sentence_vectors(sentences: Mapping[str, Sequence[Sentence]]) -> SentenceVectors:
-    """Unit TF-IDF vectors of each sentence's content lemmas (idf over all sentences)."""
-    return SentenceVectors(sentences)
+    def scores(self, values: array[float]) -> SentenceScores:
+        """A score for each sentence, `values` giving them by row."""
+        if len(values) != len(self):
+            raise ValueError(f"{len(values)} scores for {len(self)} sentences")
+        return SentenceScores(self._rows, values)
 
 
 def content_lemmas(sentence: Sentence) -> list[str]:
@@ -177,37 +160,43 @@ def content_lemmas(sentence: Sentence) -> list[str]:
     ]
 
 
-def salience(sentences: Mapping[str, Sequence[Sentence]], vectors: SentenceVectors) -> SentenceScores:
+def salience(sentences: Mapping[str, Sequence[Sentence]]) -> SentenceScores:
     """Each sentence's salience in [0, 1]: centrality to all sentences, support from other
-    sources, and place in its source, each scaled to the highest in the set."""
-    size = vectors.terms
-    total = array("d", bytes(8 * size))
-    for ref in vectors:
-        vectors.add_to(ref, total)
-    central = array("d")  # of each sentence, in the vectors' order
-    supported = array("d")
+    sources, and place in its source, each scaled to the highest in the set.
+
+    Vectors are made when they are needed (`TfIdf`): the sum of all of them, then source by
+    source its own sum and each sentence's similarity to both, so no more than one source's
+    vectors are held at a time.
+    """
+    tfidf = TfIdf(sentences)
+    rows = len(tfidf)
+    total = array("d", [0.0]) * tfidf.terms
+    for row in range(rows):
+        for term, weight in tfidf.vector(row).items():
+            total[term] += weight
+    central = array("d", [0.0]) * rows  # by row: similarity to all others, then (in place) the score
+    supported = array("d", [0.0]) * rows
+    first = 0
     for numbered in sentences.values():  # one source at a time: its own sum, then its sentences
-        refs = [(s.source, s.number) for s in numbered]
+        vectors = [tfidf.vector(row) for row in range(first, first + len(numbered))]
         own: Vector = {}
-        for ref in refs:
-            for term, weight in vectors[ref].items():
+        for vector in vectors:
+            for term, weight in vector.items():
                 own[term] = own.get(term, 0.0) + weight
-        for ref in refs:
-            vector = vectors[ref]
-            to_all = vectors.dot_dense(ref, total)
-            central.append(max(0.0, to_all - dot(vector, vector)))
-            supported.append(max(0.0, to_all - dot(vector, own)))
+        for row, vector in enumerate(vectors, start=first):
+            to_all = sum(w * total[t] for t, w in vector.items())
+            central[row] = max(0.0, to_all - dot(vector, vector))
+            supported[row] = max(0.0, to_all - dot(vector, own))
+        first += len(numbered)
     top_central = max(central, default=0.0) or 1.0
     top_supported = max(supported, default=0.0) or 1.0
-    return vectors.scores(
-        (
-            central_to_all / top_central
-            + CROSS_SOURCE_WEIGHT * from_others / top_supported
+    for row, (_, number) in enumerate(tfidf):
+        central[row] = (
+            central[row] / top_central
+            + CROSS_SOURCE_WEIGHT * supported[row] / top_supported
             + POSITION_WEIGHT * _POSITION_SCALE / (_POSITION_SCALE + number - 1)
-        )
-        / (1 + CROSS_SOURCE_WEIGHT + POSITION_WEIGHT)
-        for central_to_all, from_others, (_, number) in zip(central, supported, vectors, strict=True)
-    )
+        ) / (1 + CROSS_SOURCE_WEIGHT + POSITION_WEIGHT)
+    return tfidf.scores(central)
 
 
 def dot(a: Vector, b: Vector) -> float:

@@ -7,8 +7,20 @@ import math
 
 import pytest
 
-from briefer.salience import LEDE_WEIGHT, Coverage, concepts, cover, salience, sentence_vectors
-from briefer.sentences import split_sentences
+from briefer.salience import (
+    _POSITION_SCALE,
+    CROSS_SOURCE_WEIGHT,
+    LEDE_WEIGHT,
+    POSITION_WEIGHT,
+    Coverage,
+    TfIdf,
+    concepts,
+    content_lemmas,
+    cover,
+    dot,
+    salience,
+)
+from briefer.sentences import Sentence, Token, split_sentences
 from briefer.sources import Source
 
 
@@ -26,8 +38,7 @@ SOURCES = split(
 
 
 def test_what_several_sources_say_is_more_salient_than_what_one_says() -> None:
-    vectors = sentence_vectors(SOURCES)
-    ranked = sorted(salience(SOURCES, vectors).items(), key=lambda item: -item[1])
+    ranked = sorted(salience(SOURCES).items(), key=lambda item: -item[1])
     top = {ref for ref, _ in ranked[:3]}
     assert top == {("S1", 2), ("S2", 1), ("S3", 1)}
     assert all(0.0 <= value <= 1.0 for _, value in ranked)
@@ -129,7 +140,7 @@ def test_cover_leaves_out_what_adds_less_than_a_share_of_the_first_point() -> No
 
 
 def test_scores_are_found_by_source_and_number_and_only_for_real_sentences() -> None:
-    scores = salience(SOURCES, sentence_vectors(SOURCES))
+    scores = salience(SOURCES)
     assert len(scores) == sum(len(numbered) for numbered in SOURCES.values())
     assert list(scores) == [(s.source, s.number) for numbered in SOURCES.values() for s in numbered]
     for missing in (("S1", 0), ("S1", 3), ("S4", 1)):
@@ -138,6 +149,89 @@ def test_scores_are_found_by_source_and_number_and_only_for_real_sentences() -> 
             scores[missing]
 
 
-def test_vectors_refuse_a_source_not_numbered_from_1() -> None:
+def test_tfidf_refuses_a_source_not_numbered_from_1() -> None:
     with pytest.raises(ValueError, match="S1:2 out of place"):
-        sentence_vectors({"S1": [SOURCES["S1"][1]]})
+        TfIdf({"S1": [SOURCES["S1"][1]]})
+    with pytest.raises(ValueError, match="S1:2 out of place"):
+        salience({"S1": [SOURCES["S1"][1]]})
+
+
+TALKS = split(
+    "Talks in Geneva ended. More talks, then talks again, in Geneva.",
+    "The talks ended in a ceasefire.",
+)
+
+
+def test_tfidf_numbers_terms_as_first_seen_and_weighs_the_rare_ones_more() -> None:
+    tfidf = TfIdf(TALKS)
+    assert len(tfidf) == 3 and list(tfidf) == [("S1", 1), ("S1", 2), ("S2", 1)]
+    assert content_lemmas(TALKS["S1"][0]) == ["talk", "geneva", "end"]
+    assert tfidf.terms == 4  # talk, geneva, end, ceasefire
+    first = tfidf[("S1", 1)]
+    assert list(first) == [0, 1, 2]
+    # "talk" is in all three sentences, "geneva" and "end" in two: idf log(1 + 3/3) < log(1 + 3/2)
+    assert first[0] < first[1] == first[2]
+    assert math.isclose(sum(w * w for w in first.values()), 1.0)
+    # said twice, "talk" weighs 1 + log 2 times its idf, "geneva" (once) 1 times its own
+    repeated = tfidf[("S1", 2)]
+    assert list(repeated) == [0, 1]
+    assert math.isclose(repeated[0] / repeated[1], (1 + math.log(2)) * math.log(2) / math.log(2.5))
+    assert list(tfidf[("S2", 1)]) == [0, 2, 3]
+
+
+def test_tfidf_has_a_vector_for_each_sentence_and_no_other() -> None:
+    tfidf = TfIdf(TALKS)
+    assert [tfidf.vector(row) for row in range(len(tfidf))] == [tfidf[ref] for ref in tfidf]
+    for missing in (("S1", 0), ("S1", 3), ("S3", 1)):
+        assert missing not in tfidf
+    empty = TfIdf(split(""))
+    assert len(empty) == 0 and empty.terms == 0 and len(salience(split(""))) == 0
+
+
+def test_tfidf_keeps_term_numbers_past_65536() -> None:
+    words = [Token(i, i + 1, "NOUN", f"w{i}") for i in range(2**16 + 2)]
+    many = Sentence("S1", 1, 0, len(words), "x" * len(words), words)
+    other = Sentence("S1", 2, 0, 2, "xx", [Token(0, 1, "NOUN", "w0"), Token(1, 2, "NOUN", f"w{2**16 + 1}")])
+    tfidf = TfIdf({"S1": [many, other]})
+    assert tfidf.terms == 2**16 + 2
+    assert list(tfidf["S1", 1]) == list(range(2**16 + 2))
+    assert list(tfidf["S1", 2]) == [0, 2**16 + 1]
+
+
+def _salience_from_every_vector(sentences: dict) -> list[float]:  # type: ignore[type-arg]
+    """Salience as defined, with every sentence's vector held at once and the same sums in the
+    same order."""
+    tfidf = TfIdf(sentences)
+    vectors = {
+        source: [tfidf[s.source, s.number] for s in numbered] for source, numbered in sentences.items()
+    }
+    total = [0.0] * tfidf.terms
+    for vector in (v for listed in vectors.values() for v in listed):
+        for term, weight in vector.items():
+            total[term] += weight
+    central, supported, numbers = [], [], []
+    for listed in vectors.values():
+        own: dict[int, float] = {}
+        for vector in listed:
+            for term, weight in vector.items():
+                own[term] = own.get(term, 0.0) + weight
+        for number, vector in enumerate(listed, start=1):
+            to_all = sum(w * total[t] for t, w in vector.items())
+            central.append(max(0.0, to_all - dot(vector, vector)))
+            supported.append(max(0.0, to_all - dot(vector, own)))
+            numbers.append(number)
+    top_central, top_supported = max(central) or 1.0, max(supported) or 1.0  # 0 with one source
+    return [
+        (
+            c / top_central
+            + CROSS_SOURCE_WEIGHT * s / top_supported
+            + POSITION_WEIGHT * _POSITION_SCALE / (_POSITION_SCALE + n - 1)
+        )
+        / (1 + CROSS_SOURCE_WEIGHT + POSITION_WEIGHT)
+        for c, s, n in zip(central, supported, numbers, strict=True)
+    ]
+
+
+def test_salience_made_a_source_at_a_time_is_the_one_from_every_vector_to_the_last_bit() -> None:
+    for sentences in (SOURCES, TALKS, {"S2": SOURCES["S2"]}):
+        assert list(salience(sentences).values()) == _salience_from_every_vector(sentences)

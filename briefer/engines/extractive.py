@@ -26,7 +26,7 @@ from briefer.merge import group_people, merge_points, same_point
 from briefer.numbers import MONTHS
 from briefer.paraphrase import SpunPhrase, terms_in, with_standard
 from briefer.people import clean_name, role_for
-from briefer.salience import Coverage, Ref, cover, salience, sentence_vectors
+from briefer.salience import Coverage, Ref, cover, salience
 from briefer.sentences import Entity, Sentence, load_nlp, stop_words
 from briefer.sources import Source
 from briefer.templates import SectionSpec, Template
@@ -188,7 +188,7 @@ class ExtractiveEngine(Engine):
         source_order: Sequence[str],
         order: Mapping[str, int],
     ) -> list[Finding]:
-        salient = salience(sentences, sentence_vectors(sentences))
+        salient = salience(sentences)
         limits = {spec.key: spec.max_items for spec in template.sections if spec.items == "points"}
         minimum = {spec.key: spec.extractive.min_score for spec in template.sections}
 

@@ -103,11 +103,12 @@ _TAG_MASK = 2**_TAG_BITS - 1
 _SPAN_BITS = 15
 _SPAN_MASK = 2**_SPAN_BITS - 1
 _SPAN_LIMIT = 2**_SPAN_BITS
+"""A packed token's offset from its sentence's first token, and its length, are below this."""
 _LENGTH_BITS = 6
 _LENGTH_MASK = 2**_LENGTH_BITS - 1
 _LENGTH_LIMIT = 2**_LENGTH_BITS
 _GAP_LIMIT = 2 ** (8 - _LENGTH_BITS)
-"""A packed token's offset from its sentence's first token, and its length, are below this."""
+"""A span in a byte: a token's length below `_LENGTH_LIMIT`, its gap from the previous token below this."""
 if len(_POS_TAGS) > 2**_TAG_BITS or _MAX_BLOCK_CHARS >= _SPAN_LIMIT:
     raise AssertionError("packed tokens cannot hold these tags or blocks this long")
 _Item = TypeVar("_Item")
@@ -400,7 +401,7 @@ class SentenceTable(_Made[Sentence]):
 
     def append(self, start: int, end: int, tokens: Tokens, entities: Entities) -> None:
         """Add the next sentence, `text[start:end]` of the source."""
-        if tokens._spans.itemsize == 1:
+        if tokens._narrow:
             self._spans.extend(tokens._spans)
         else:
             self._wide_spans[len(self)] = tokens._spans

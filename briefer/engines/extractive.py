@@ -347,7 +347,7 @@ class _PointRows:
             (
                 row
                 for row, score in enumerate(self._scores)
-                if passes(self._sections[self._rows[5 * row]], self.ref(row), score)
+                if passes(self.section(row), self.ref(row), score)
             ),
         )
 
@@ -680,17 +680,21 @@ def _unheard(
         counts[point.section] = counts.get(point.section, 0) + 1
     added: list[Finding] = []
     for source in source_order:
-        if len(points) + len(added) >= len(source_order) or all(
-            counts.get(key, 0) >= limit for key, limit in limits.items()
+        if len(points) + len(added) >= len(source_order) or not any(
+            _has_room(key, counts, limits) for key in limits
         ):
             break
-        room = [i for i in own.get(source, ()) if counts.get(candidates[i][0], 0) < limits[candidates[i][0]]]
+        room = [i for i in own.get(source, ()) if _has_room(candidates[i][0], counts, limits)]
         if room:
             at = max(room, key=lambda i: candidates.fit(i) + GATE_WEIGHT * salient[candidates[i][1]])
             best = candidates.pin(at)
             added.append(best)
             counts[best.section] = counts.get(best.section, 0) + 1
     return added
+
+
+def _has_room(section: str, counts: Mapping[str, int], limits: Mapping[str, int]) -> bool:
+    return counts.get(section, 0) < limits[section]
 
 
 def _named_enough(

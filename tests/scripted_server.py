@@ -410,12 +410,13 @@ class ScriptedServer:
                 try:
                     if wants_stream and server.streaming == "yes" and _streamable(reply):
                         received.streamed = True
-                        self._send_stream(reply, body)
+                        self._send_stream(reply, body, received)
                     else:
-                        self._send(reply)
+                        self._send(reply, received)
                 except (BrokenPipeError, ConnectionResetError):
                     received.cut_off = time.monotonic()
-                received.end = time.monotonic()
+                if received.end is None:
+                    received.end = time.monotonic()
 
             def do_GET(self) -> None:
                 if self.path in server.pages:
@@ -423,7 +424,7 @@ class ScriptedServer:
                     return
                 self._send(error(404, f"no route {self.path}"))
 
-            def _send(self, reply: Reply) -> None:
+            def _send(self, reply: Reply, received: Received | None = None) -> None:
                 raw = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
                 data = raw.encode("utf-8")
                 self.send_response(reply.status)
@@ -432,9 +433,10 @@ class ScriptedServer:
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
                 self.end_headers()
+                _answered(received)
                 self.wfile.write(data)
 
-            def _send_stream(self, reply: Reply, request: dict[str, Any]) -> None:
+            def _send_stream(self, reply: Reply, request: dict[str, Any], received: Received) -> None:
                 self.send_response(reply.status)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Transfer-Encoding", "chunked")
@@ -454,10 +456,19 @@ class ScriptedServer:
                     data = f"data: {event if isinstance(event, str) else json.dumps(event)}\n\n".encode()
                     self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
                     self.wfile.flush()
+                _answered(received)
                 self.wfile.write(b"0\r\n\r\n")
                 self.wfile.flush()
 
         return Handler
+
+
+def _answered(received: Received | None) -> None:
+    """Stamp the end of an answer just before its last bytes go out: once they have, the client
+    (a thread of this same process) may send its next request before this thread runs again, and
+    a later stamp would show two requests answered at once where there was one."""
+    if received is not None:
+        received.end = time.monotonic()
 
 
 def _streamable(reply: Reply) -> bool:
